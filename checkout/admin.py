@@ -1,0 +1,226 @@
+import json
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from checkout import services
+from checkout.models import Cart, CartItem, Order, OrderLine, StockReservation, StripeEvent
+from theme.templatetags.shop import money
+
+
+class ReadOnlyAdminMixin:
+    """Records that only the shop's own code writes: staff look, never edit."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = OrderLine
+    fields = ["name", "product", "unit_price", "quantity", "line_total_display"]
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description="Unit price")
+    def unit_price(self, line: OrderLine) -> str:
+        return money(line.unit_amount, line.order.currency)
+
+    @admin.display(description="Line total")
+    def line_total_display(self, line: OrderLine) -> str:
+        return money(line.line_total, line.order.currency)
+
+
+class ReservationInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = StockReservation
+    fields = ["product", "quantity", "status", "expires_at", "created_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "email", "status", "total", "created_at", "paid_at", "needs_review"]
+    list_filter = ["status", "needs_review", "created_at"]
+    search_fields = ["=id", "email", "stripe_session_id", "stripe_payment_intent_id"]
+    date_hierarchy = "created_at"
+    inlines = [OrderLineInline, ReservationInline]
+    actions = ["refund", "refund_and_restock", "mark_reviewed"]
+    list_select_related = ["user"]
+    fieldsets = [
+        (None, {"fields": ["user", "email", "status", "total", "from_cart"]}),
+        ("Review", {"fields": ["needs_review", "review_reason"]}),
+        (
+            "Stripe",
+            {
+                "fields": [
+                    "stripe_session_id",
+                    "stripe_payment_intent_id",
+                    "stripe_amount_total",
+                    "stripe_currency",
+                    "stripe_refund_id",
+                    "checkout_expires_at",
+                ]
+            },
+        ),
+        (
+            "Cancel and refund",
+            {"fields": ["cancel_reason", "refund_reason", "restock_on_refund", "stock_restored"]},
+        ),
+        (
+            "Timeline",
+            {
+                "fields": [
+                    "created_at",
+                    "processing_at",
+                    "paid_at",
+                    "refunding_at",
+                    "refunded_at",
+                    "canceled_at",
+                ]
+            },
+        ),
+    ]
+    # Status and money change only through the order services; staff may clear a review.
+    readonly_fields = [
+        "user",
+        "email",
+        "status",
+        "total",
+        "from_cart",
+        "review_reason",
+        "stripe_session_id",
+        "stripe_payment_intent_id",
+        "stripe_amount_total",
+        "stripe_currency",
+        "stripe_refund_id",
+        "checkout_expires_at",
+        "cancel_reason",
+        "refund_reason",
+        "restock_on_refund",
+        "stock_restored",
+        "created_at",
+        "processing_at",
+        "paid_at",
+        "refunding_at",
+        "refunded_at",
+        "canceled_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Total", ordering="amount_total")
+    def total(self, order: Order) -> str:
+        return money(order.amount_total, order.currency)
+
+    def _refund(self, request: HttpRequest, queryset: QuerySet[Order], *, restock: bool) -> None:
+        started = skipped = 0
+        for order in queryset:
+            if services.order_refund_start(
+                order_id=order.pk, restock=restock, reason=f"Refunded by {request.user}"
+            ):
+                started += 1
+            else:
+                skipped += 1
+        if started:
+            self.message_user(
+                request,
+                f"Refund requested for {started} order(s); each becomes refunded when Stripe "
+                "confirms.",
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} order(s) skipped: only paid orders can be refunded.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Refund in full")
+    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._refund(request, queryset, restock=False)
+
+    @admin.action(description="Refund in full and put the units back on hand")
+    def refund_and_restock(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._refund(request, queryset, restock=True)
+
+    @admin.action(description="Mark as reviewed")
+    def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        count = queryset.filter(needs_review=True).update(needs_review=False)
+        self.message_user(request, f"{count} order(s) marked as reviewed.", messages.SUCCESS)
+
+
+@admin.register(StockReservation)
+class StockReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "product", "order", "quantity", "status", "expires_at", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["=order__id", "product__name"]
+    list_select_related = ["product", "order"]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["stripe_id", "type", "received_at", "processed_at", "attempts", "short_error"]
+    list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["stripe_id", "type"]
+    fields = [
+        "stripe_id",
+        "type",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "error",
+        "pretty_payload",
+    ]
+    readonly_fields = fields
+    actions = ["reprocess"]
+
+    @admin.display(description="Error / note")
+    def short_error(self, event: StripeEvent) -> str:
+        return event.error[:80]
+
+    @admin.display(description="Payload")
+    def pretty_payload(self, event: StripeEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True))
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Needed for the action; the fields stay read-only.
+        return request.user.is_staff
+
+    @admin.action(description="Process again")
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
+        done = failed = 0
+        for event in queryset:
+            try:
+                services.stripe_event_reprocess(event=event)
+                done += 1
+            except Exception as exc:
+                failed += 1
+                self.message_user(request, f"{event.stripe_id}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} event(s) processed again.", messages.SUCCESS)
+
+
+class CartItemInline(admin.TabularInline):
+    model = CartItem
+    extra = 0
+    raw_id_fields = ["product"]
+
+
+@admin.register(Cart)
+class CartAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "created_at", "updated_at"]
+    search_fields = ["user__email"]
+    inlines = [CartItemInline]
+    raw_id_fields = ["user"]

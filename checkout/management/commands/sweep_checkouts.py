@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand
+
+from checkout.services import checkouts_sweep
+
+
+class Command(BaseCommand):
+    help = (
+        "Settle open checkouts: expire lapsed Stripe sessions, reconcile orders whose "
+        "webhook never came, retry failed refund requests, release stale holds. "
+        "Idempotent and safe to run on several hosts at once; run it every minute."
+    )
+
+    def handle(self, *args, **options) -> None:
+        summary = checkouts_sweep()
+        self.stdout.write(str(summary))

@@ -1,0 +1,289 @@
+"""Settings for the shop.
+
+The environment is read here and nowhere else. Defaults are the safe production
+choice; development conveniences switch on only with DJANGO_DEBUG=1. Every variable
+is listed, with a comment, in .env.example.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"  # git-ignored: SQLite database, uploaded media, logs
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    try:
+        return default if value is None else int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+TESTING = env_bool("DJANGO_TESTING", False)
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1" if DEBUG else "")
+# https://docs.djangoproject.com/en/5.2/ref/settings/#csrf-trusted-origins
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    # Wraps the template loaders so that "page.html#partial" can be rendered.
+    "template_partials",
+    "django_htmx",
+    # The theme comes before allauth so that its allauth layouts and elements win.
+    "tailwind",
+    "theme",
+    "allauth",
+    "allauth.account",
+    "accounts",
+    "catalog",
+    "checkout",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "theme.middleware.ContentSecurityPolicyMiddleware",
+    # ASGI-native static file serving with hashed, compressed names (bench/README).
+    "servestatic.middleware.ServeStaticMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "theme.middleware.HtmxMessagesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "theme.context_processors.shop",
+            ],
+        },
+    },
+]
+
+# Database: SQLite by default (embedded, nothing to set up); PostgreSQL via DATABASE_URL.
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_health_checks=True)}
+else:
+    VAR_DIR.mkdir(exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, so check-then-write
+                # transactions (stock checks) serialize instead of failing late.
+                # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-transaction-behavior
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                # WAL lets readers go on while one writer writes.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                ),
+            },
+        }
+    }
+IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+# Cache: per-process memory by default; Redis when several processes must share
+# rate limits and stock versions.
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "shop",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# django-allauth: email is the login; https://docs.allauth.org/en/latest/account/configuration.html
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+# "optional" sends a verification email but lets the shopper in; "mandatory" waits.
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "optional")
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_SESSION_REMEMBER = None  # ask with the "Remember me" box
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Storefront] "
+# allauth's rate limits stay on (ACCOUNT_RATE_LIMITS default); they live in the cache.
+LOGIN_REDIRECT_URL = "/"
+LOGIN_URL = "account_login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING
+            else "servestatic.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+if DEBUG or TESTING:
+    # Served from the apps' static folders (no collectstatic needed).
+    SERVESTATIC_USE_FINDERS = True
+    SERVESTATIC_AUTOREFRESH = True
+    STATIC_ROOT.mkdir(exist_ok=True)
+
+TAILWIND_APP_NAME = "theme"
+
+# Email: console in development, SMTP when EMAIL_HOST is set.
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Storefront <shop@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if env("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# Payments. With STRIPE_API_BASE set, the Stripe SDK talks to the local emulator.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "sk_test_emulator" if (DEBUG or TESTING) else "")
+STRIPE_WEBHOOK_SECRET = env(
+    "STRIPE_WEBHOOK_SECRET", "whsec_emulator" if (DEBUG or TESTING) else ""
+)
+STRIPE_API_BASE = env("STRIPE_API_BASE")
+if not (DEBUG or TESTING) and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are required")
+SHOP_NAME = env("SHOP_NAME", "Fieldnote Supply")
+SHOP_CURRENCY = env("SHOP_CURRENCY", "eur")
+
+# How long a checkout holds stock. Stripe's Checkout Sessions live at least 30 minutes.
+STOCK_HOLD_MINUTES = env_int("STOCK_HOLD_MINUTES", 30)
+if STOCK_HOLD_MINUTES < 30:
+    raise ImproperlyConfigured("STOCK_HOLD_MINUTES must be at least 30 (Stripe's minimum)")
+# Reservations outlive their session a little, so that a payment made in the
+# session's last second still finds its hold.
+STOCK_HOLD_GRACE_MINUTES = 5
+# A delayed payment method (bank debit) confirms within days; its hold is kept that long.
+STOCK_HOLD_ASYNC_HOURS = env_int("STOCK_HOLD_ASYNC_HOURS", 72)
+# The sweeper reconciles pending orders through Stripe once they are this old.
+SWEEP_RECONCILE_AFTER_MINUTES = 5
+# Badge says "Only N left" at or below this.
+LOW_STOCK_THRESHOLD = 5
+# The most units of one product a cart line may hold.
+CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 10)
+CATALOG_PAGE_SIZE = 24
+
+# Security. https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# Content-Security-Policy (theme.middleware): no inline script anywhere. Forms may
+# post to the shop and be redirected to Stripe's hosted checkout (or the emulator).
+CSP_FORM_ACTION = ["'self'", "https://checkout.stripe.com"]
+if STRIPE_API_BASE:
+    _api = urlparse(STRIPE_API_BASE)
+    CSP_FORM_ACTION.append(f"{_api.scheme}://{_api.netloc}")
+if env("STRIPE_CHECKOUT_ORIGIN"):
+    CSP_FORM_ACTION.append(env("STRIPE_CHECKOUT_ORIGIN"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO"),
+                   "propagate": False},
+    },
+}
+
+if TESTING:
+    # https://docs.djangoproject.com/en/5.2/topics/testing/overview/#password-hashing
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

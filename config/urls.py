@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from theme import views as theme_views
+
+admin.site.site_header = f"{settings.SHOP_NAME} admin"
+admin.site.site_title = f"{settings.SHOP_NAME} admin"
+admin.site.index_title = "Run the shop"
+
+urlpatterns = [
+    path("", include("catalog.urls")),
+    path("", include("checkout.urls")),
+    path("orders/", include("dashboard.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", theme_views.healthz, name="healthz"),
+    # Product images. A larger deployment puts a CDN or object storage in front.
+    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+]
+
+handler404 = "theme.views.page_not_found"
+handler500 = "theme.views.server_error"
