@@ -59,11 +59,14 @@ class WebhookEvent:
     payload: dict[str, Any]
 
 
-@cache
 def _client() -> stripe.StripeClient:
-    base = settings.STRIPE_API_BASE
+    return _client_for(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
+
+
+@cache
+def _client_for(api_key: str, base: str | None) -> stripe.StripeClient:
     return stripe.StripeClient(
-        settings.STRIPE_SECRET_KEY,
+        api_key,
         base_addresses={"api": base} if base else None,
         # Retries reuse the same idempotency key, so a retried POST never doubles.
         max_network_retries=2,

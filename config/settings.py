@@ -222,9 +222,7 @@ else:
 
 # Payments. With STRIPE_API_BASE set, the Stripe SDK talks to the local emulator.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "sk_test_emulator" if (DEBUG or TESTING) else "")
-STRIPE_WEBHOOK_SECRET = env(
-    "STRIPE_WEBHOOK_SECRET", "whsec_emulator" if (DEBUG or TESTING) else ""
-)
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "whsec_emulator" if (DEBUG or TESTING) else "")
 STRIPE_API_BASE = env("STRIPE_API_BASE")
 if not (DEBUG or TESTING) and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
     raise ImproperlyConfigured("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are required")
@@ -278,8 +276,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
-        "django": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO"),
-                   "propagate": False},
+        "django": {
+            "handlers": ["console"],
+            "level": env("DJANGO_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
+        # The SDK logs every request at INFO.
+        "stripe": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 

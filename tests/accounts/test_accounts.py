@@ -9,7 +9,11 @@ pytestmark = pytest.mark.django_db
 def test_signup_with_email_creates_user_and_signs_in(client):
     response = client.post(
         reverse("account_signup"),
-        {"email": "new@example.com", "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"},
+        {
+            "email": "new@example.com",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase",
+        },
         follow=True,
     )
     assert response.status_code == 200
@@ -21,7 +25,11 @@ def test_signup_with_email_creates_user_and_signs_in(client):
 def test_signup_rejects_mismatched_passwords_and_creates_nothing(client):
     response = client.post(
         reverse("account_signup"),
-        {"email": "new@example.com", "password1": "a-long-pass-phrase", "password2": "other-phrase-1"},
+        {
+            "email": "new@example.com",
+            "password1": "a-long-pass-phrase",
+            "password2": "other-phrase-1",
+        },
     )
     assert response.status_code == 200
     assert b"field-error" in response.content
