@@ -10,7 +10,10 @@ class Cart(models.Model):
     the session (its id is kept there) and merged into the user's cart at login."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="cart",
     )
     created_at = models.DateTimeField(auto_now_add=True)
