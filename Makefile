@@ -22,10 +22,10 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Exact versions from requirements.lock; reinstalled only when the lock changes.
-$(VENV)/.installed: requirements.lock | $(BIN)/python
+# Exact versions from the lock files; reinstalled only when a lock changes.
+$(VENV)/.installed: requirements.lock requirements-dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	touch $@
 
 $(NPM_DIR)/node_modules/.package-lock.json: $(NPM_DIR)/package-lock.json
