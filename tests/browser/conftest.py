@@ -94,3 +94,62 @@ def screenshot(request):
         return path
 
     return take
+
+
+@pytest.fixture
+def stripe_process(live_server, settings):
+    """The Stripe emulator as its own process, sending signed webhooks to the live server.
+
+    Yields a StripeHarness on it (pay, events, control) and points the shop at it.
+    """
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from tests.stripe_harness import StripeHarness
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stripe_emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--webhook-url",
+            f"{live_server.url}/webhooks/stripe/",
+            "--webhook-secret",
+            settings.STRIPE_WEBHOOK_SECRET,
+            "--retry-delays",
+            "0.2,0.4,0.8,1.6",
+            "--async-delay",
+            "3",
+        ],
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                requests.get(f"{base_url}/_emulator/faults", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the Stripe emulator did not start") from None
+                time.sleep(0.1)
+        settings.STRIPE_API_BASE = base_url
+        settings.CSP_FORM_ACTION = [*settings.CSP_FORM_ACTION, base_url]
+        yield StripeHarness(None, base_url)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
