@@ -245,6 +245,8 @@ LOW_STOCK_THRESHOLD = 5
 # The most units of one product a cart line may hold.
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 10)
 CATALOG_PAGE_SIZE = 24
+# Seconds between two refreshes of a page's stock badges (one request per page).
+STOCK_POLL_SECONDS = 5
 
 # Security. https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 SESSION_COOKIE_HTTPONLY = True

@@ -446,7 +446,7 @@ def test_removing_the_last_line_shows_the_empty_state_with_undo(
     )
     html = response.content.decode()
     assert "Your cart is empty" in html and ">Undo</button>" in html
-    assert "invisible" in oob(html, "cart-count")
+    assert "hidden" in oob(html, "cart-count")
 
 
 # ---------------------------------------------------------------- other shoppers

@@ -1,4 +1,4 @@
-// The shop's only script besides htmx. Loaded from a static file: the CSP allows
+// The layout's script (toasts, pollers, the account menu). Loaded from a static file: the CSP allows
 // no inline script.
 (function () {
   "use strict";

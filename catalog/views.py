@@ -1,0 +1,133 @@
+"""Catalog pages: the product grid with search, the product page, and live stock badges."""
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
+
+from catalog.badges import stock_version
+from catalog.models import Product
+
+SEARCH_MAX_LENGTH = 100
+BADGE_IDS_MAX = 100
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _wants_fragment(request: HtmxHttpRequest) -> bool:
+    # A history restore (back button after a cache miss) needs the whole page.
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _search_text(raw: str) -> str:
+    """The search box's text: whitespace collapsed, NUL dropped (PostgreSQL refuses
+    it in a query), at most SEARCH_MAX_LENGTH characters."""
+    text = " ".join(raw[: SEARCH_MAX_LENGTH * 4].replace("\x00", " ").split())
+    return text[:SEARCH_MAX_LENGTH].strip()
+
+
+def _product_ids(raw: str) -> list[int]:
+    """Up to BADGE_IDS_MAX distinct ids from "1,2,3"; pieces that are not ids are ignored."""
+    ids: dict[int, None] = {}
+    for piece in raw.split(","):
+        piece = piece.strip()
+        # 18 digits stay inside a 64-bit primary key on every database.
+        if piece.isascii() and piece.isdigit() and len(piece) <= 18:
+            ids.setdefault(int(piece))
+            if len(ids) == BADGE_IDS_MAX:
+                break
+    return list(ids)
+
+
+def _page_links(page: Page, query: str) -> dict:
+    """Previous, next and numbered page links (elided) that keep the search."""
+
+    base = reverse("catalog:index")
+
+    def url(number: int) -> str:
+        params = {"q": query} if query else {}
+        if number > 1:
+            params["page"] = number
+        return f"{base}?{urlencode(params)}" if params else base
+
+    paginator = page.paginator
+    return {
+        "previous": url(page.previous_page_number()) if page.has_previous() else None,
+        "next": url(page.next_page_number()) if page.has_next() else None,
+        "pages": [
+            {"number": n, "url": url(n), "current": n == page.number}
+            if n != paginator.ELLIPSIS
+            else {"number": None}
+            for n in paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)
+        ],
+    }
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def product_list(request: HtmxHttpRequest) -> HttpResponse:
+    """GET /: the product grid; htmx searches and page links get the results fragment.
+
+    Two queries whatever the page size: the count and the annotated page.
+    """
+    query = _search_text(request.GET.get("q", ""))
+    products = Product.objects.active().with_availability().search(query)
+    paginator = Paginator(products, settings.CATALOG_PAGE_SIZE)
+    # get_page() turns "abc" into the first page and 9999 into the last.
+    page = paginator.get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "products": list(page.object_list),
+        "pagination": _page_links(page, query),
+        "query": query,
+        "fragment": _wants_fragment(request),
+    }
+    template = "catalog/product_list.html"
+    if context["fragment"]:
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_GET
+def product_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """GET /products/<slug>/: one active product; inactive or unknown ones are a 404."""
+    product = get_object_or_404(Product.objects.active().with_availability(), slug=slug)
+    context = {
+        "product": product,
+        "products": [product],
+        "max_quantity": min(product.available, settings.CART_MAX_QUANTITY),
+        "hold_minutes": settings.STOCK_HOLD_MINUTES,
+    }
+    return render(request, "catalog/product_detail.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def stock_badges(request: HtmxHttpRequest) -> HttpResponse:
+    """GET /products/badges/?ids=1,2,3[&detail=1]: the badges of those products, out of band.
+
+    One query. The ETag is a digest of what the badges show, so an unchanged page
+    costs a 304 with no body. Unknown and inactive ids are left out; a list with
+    no id at all is a 400.
+    """
+    ids = _product_ids(request.GET.get("ids", ""))
+    if not ids:
+        return HttpResponseBadRequest("ids: give product ids, separated by commas")
+    products = list(Product.objects.active().with_availability().filter(pk__in=ids).order_by("pk"))
+    etag = stock_version(products)
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        context = {"products": products, "detail": request.GET.get("detail") == "1"}
+        response = render(request, "catalog/stock_badges.html", context)
+    response["ETag"] = etag
+    # Revalidate every time: the answer changes with stock, and holds expire with time.
+    patch_cache_control(response, no_cache=True)
+    return response

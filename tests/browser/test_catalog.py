@@ -1,0 +1,106 @@
+"""The catalog in a real browser: live badges, the 304 path, search as you type."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from catalog.factories import ProductFactory
+from catalog.models import Product
+from checkout.factories import StockReservationFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(settings):
+    settings.STOCK_POLL_SECONDS = 1
+
+
+def watch_badge_polls(page) -> list[int]:
+    statuses: list[int] = []
+    page.on(
+        "response",
+        lambda response: statuses.append(response.status) if "/badges/" in response.url else None,
+    )
+    return statuses
+
+
+def mark_badges(page) -> None:
+    """Tag the badges now in the page, to tell later whether they were replaced."""
+    page.evaluate(
+        "document.querySelectorAll('[data-stock-key]').forEach(e => e.dataset.seen = '1')"
+    )
+
+
+def test_badge_changes_when_stock_changes_without_a_reload(page, live_server, screenshot):
+    notebook = ProductFactory(name="Linen Field Notebook", stock_on_hand=10)
+    mug = ProductFactory(name="Enamel Camp Mug", stock_on_hand=10)
+    polls = watch_badge_polls(page)
+    page.goto(live_server.url + "/")
+    notebook_badge = page.locator(f"#stock-badge-{notebook.pk}")
+    mug_badge = page.locator(f"#stock-badge-{mug.pk}")
+    expect(notebook_badge).to_contain_text("In stock")
+    mark_badges(page)
+
+    # Nothing changed: the poller asks and gets 304s, and the page is left alone.
+    page.wait_for_timeout(2_500)
+    assert polls and set(polls) == {304}
+    assert page.locator("[data-seen]").count() == 4
+
+    Product.objects.filter(pk=notebook.pk).update(stock_on_hand=3)
+    expect(notebook_badge).to_contain_text("Only 3 left", timeout=5_000)
+    assert 200 in polls
+    # Only what changed was replaced: the mug's badge and both buttons are the same nodes.
+    expect(mug_badge.locator("[data-seen]")).to_have_count(1)
+    expect(page.locator(f"#add-to-cart-{notebook.pk}")).to_have_attribute("data-seen", "1")
+
+    StockReservationFactory(product=notebook, quantity=3)
+    expect(notebook_badge).to_contain_text("All held in checkouts", timeout=5_000)
+    expect(page.locator(f"#add-to-cart-{notebook.pk}")).to_be_disabled()
+    expect(page.locator(f"#add-to-cart-{mug.pk}")).to_be_enabled()
+    screenshot(page, "held")
+
+    # After a change, the poller carries the new version: back to 304s.
+    count = len(polls)
+    page.wait_for_timeout(2_500)
+    assert polls[count:] and set(polls[count:]) == {304}
+
+
+def test_product_page_badge_and_buttons_follow_stock(page, live_server, screenshot):
+    product = ProductFactory(name="Walnut Desk Tray", stock_on_hand=2)
+    page.goto(live_server.url + product.get_absolute_url())
+    expect(page.locator(f"#stock-badge-{product.pk}")).to_contain_text("Only 2 left")
+    expect(page.get_by_role("button", name="Buy now")).to_be_enabled()
+
+    Product.objects.filter(pk=product.pk).update(stock_on_hand=0)
+    expect(page.locator(f"#stock-badge-{product.pk}")).to_contain_text("Sold out", timeout=5_000)
+    expect(page.get_by_role("button", name="Buy now")).to_be_disabled()
+    expect(page.locator(f"#add-to-cart-{product.pk}")).to_be_disabled()
+    screenshot(page, "sold-out")
+
+
+def test_search_as_you_type_updates_results_and_address(page, live_server):
+    ProductFactory(name="Enamel Camp Mug")
+    ProductFactory(name="Brass Pocket Pencil")
+    page.goto(live_server.url + "/")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_label("Search products").fill("mug")
+    expect(page.locator("#catalog-results article")).to_have_count(1)
+    expect(page.locator("#catalog-results")).to_contain_text("Enamel Camp Mug")
+    expect(page).to_have_url(re.compile(r"/\?q=mug$"))
+    assert page.evaluate("window.notReloaded") is True
+    expect(page.locator("#search-status")).to_contain_text("1 product found for “mug”")
+
+    page.get_by_label("Search products").fill("zebra")
+    expect(page.locator("#catalog-results")).to_contain_text("Nothing matches “zebra”")
+    page.get_by_role("link", name="Show all products").click()
+    expect(page.locator("#catalog-results article")).to_have_count(2)
+
+
+def test_add_to_cart_from_a_card_confirms_in_place(page, live_server):
+    product = ProductFactory(name="Enamel Camp Mug", stock_on_hand=5)
+    page.goto(live_server.url + "/")
+    page.get_by_role("button", name=re.compile(r"Add to cart\W+Enamel Camp Mug")).click()
+    expect(page.locator(f"#cart-status-{product.pk}")).not_to_be_empty()
+    expect(page.locator("#cart-count")).to_have_text("1")
