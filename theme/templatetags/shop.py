@@ -4,8 +4,22 @@ register = template.Library()
 
 # ISO 4217 currencies without a minor unit (Stripe's list of zero-decimal currencies).
 ZERO_DECIMAL = {
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
-    "vuv", "xaf", "xof", "xpf",
+    "bif",
+    "clp",
+    "djf",
+    "gnf",
+    "jpy",
+    "kmf",
+    "krw",
+    "mga",
+    "pyg",
+    "rwf",
+    "ugx",
+    "vnd",
+    "vuv",
+    "xaf",
+    "xof",
+    "xpf",
 }
 SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$"}
 
