@@ -151,6 +151,15 @@ class StockReservationQuerySet(models.QuerySet):
             status=StockReservation.Status.ACTIVE, expires_at__gt=now or timezone.now()
         )
 
+    def held_by_product(self) -> dict[int, int]:
+        """{product id: units} held by the reservations of this queryset, in one query."""
+        return dict(
+            self.order_by()
+            .values("product")
+            .annotate(total=models.Sum("quantity"))
+            .values_list("product", "total")
+        )
+
 
 class StockReservation(models.Model):
     """Units held for an order while its shopper pays. Stock on hand is untouched."""

@@ -24,7 +24,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -156,11 +156,11 @@ def _open_checkout_for(*, user: User, fingerprint: str, from_cart: bool) -> Orde
         return None
     try:
         session = gateway.session_retrieve(order.stripe_session_id)
-    except gateway.GatewayError:
-        return None
-    if session.status == "open" and session.url:
-        return order
-    order_sync_from_session(session=session)
+        if session.status == "open" and session.url:
+            return order
+        order_sync_from_session(session=session)
+    except (gateway.GatewayError, UnknownOrder):
+        logger.warning("checkout: could not settle the open checkout of order %s", order.pk)
     return None
 
 
@@ -175,13 +175,12 @@ def _checkouts_abandon(*, user: User) -> None:
             continue  # still being created, or failed: the sweeper settles it
         try:
             session = gateway.session_expire(order.stripe_session_id)
-        except gateway.GatewayError:
-            logger.warning("checkout: could not expire session of order %s", order.pk)
-            continue
-        if session.status == "expired":
-            order_cancel(order_id=order.pk, reason="Replaced by a newer checkout")
-        else:
-            order_sync_from_session(session=session)
+            if session.status == "expired":
+                order_cancel(order_id=order.pk, reason="Replaced by a newer checkout")
+            else:
+                order_sync_from_session(session=session)
+        except (gateway.GatewayError, UnknownOrder):
+            logger.warning("checkout: could not close the earlier checkout %s", order.pk)
 
 
 @transaction.atomic
@@ -199,15 +198,9 @@ def _order_create_with_holds(
         p.pk: p
         for p in list(Product.objects.select_for_update().filter(pk__in=items).order_by("pk"))
     }
-    held = dict(
-        StockReservation.objects.active(now=now)
-        .filter(product_id__in=items)
-        .values("product")
-        .annotate(total=Sum("quantity"))
-        .values_list("product", "total")
-    )
-    currency = next(iter(sorted(products.values(), key=lambda p: p.pk)), None)
-    currency = currency.currency if currency else settings.SHOP_CURRENCY
+    held = StockReservation.objects.active(now=now).filter(product_id__in=items).held_by_product()
+    # One Checkout Session has one currency: the first product's decides.
+    currency = products[min(products)].currency if products else settings.SHOP_CURRENCY
     problems: dict[int, str] = {}
     for pid, quantity in items.items():
         product = products.get(pid)
@@ -261,11 +254,12 @@ def checkout_abandon(*, order: Order) -> Order:
     if order.stripe_session_id:
         try:
             session = gateway.session_expire(order.stripe_session_id)
-        except gateway.GatewayError:
+            if session.status != "expired":
+                return order_sync_from_session(session=session)
+        except (gateway.GatewayError, UnknownOrder):
+            # The hold is released now; should Stripe still take a payment on this
+            # session, the webhook finds the canceled order and fulfils or refunds it.
             logger.warning("checkout: could not expire session of order %s", order.pk)
-            return order_cancel(order_id=order.pk, reason="Canceled by the shopper")
-        if session.status != "expired":
-            return order_sync_from_session(session=session)
     return order_cancel(order_id=order.pk, reason="Canceled by the shopper")
 
 
@@ -345,13 +339,11 @@ def order_mark_paid(*, order_id: int, session: gateway.CheckoutSession) -> Order
         p.pk: p
         for p in list(Product.objects.select_for_update().filter(pk__in=needed).order_by("pk"))
     }
-    held_by_others = dict(
+    held_by_others = (
         StockReservation.objects.active(now=now)
         .filter(product_id__in=needed)
         .exclude(order=order)
-        .values("product")
-        .annotate(total=Sum("quantity"))
-        .values_list("product", "total")
+        .held_by_product()
     )
     short = [
         line.name

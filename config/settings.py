@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "servestatic",  # its system checks
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     # Wraps the template loaders so that "page.html#partial" can be rendered.

@@ -303,3 +303,39 @@ def test_a_reservation_cannot_be_consumed_twice_by_direct_calls(checkout, stripe
         services.order_fulfil(session_id=order.stripe_session_id)
     assert stock(mug) == 3
     assert StockReservation.objects.filter(order=order, status="consumed").count() == 2
+
+
+def test_cancel_page_while_stripe_is_unreachable_still_releases_the_hold(
+    shopper_client, checkout, stripe, settings, mug
+):
+    order = checkout()
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    response = shopper_client.get(reverse("checkout:cancel") + f"?order={order.pk}")
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELED
+    assert Product.objects.with_availability().get(pk=mug.pk).available == 5
+
+
+def test_a_payment_stripe_took_after_the_shop_canceled_is_fulfilled_not_kept(
+    checkout, stripe, client, mug, apron, django_capture_on_commit_callbacks
+):
+    """If the session could not be expired (Stripe unreachable on cancel) and the shopper
+    pays anyway, the paid money is matched with goods or refunded: never kept."""
+    order = checkout()
+    services.order_cancel(order_id=order.pk, reason="Canceled by the shopper")
+    stripe.pay(order.stripe_session_id)
+    stripe.deliver_new(client)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert (stock(mug), stock(apron)) == (3, 2)
+
+    second = checkout()
+    services.order_cancel(order_id=second.pk, reason="Canceled by the shopper")
+    Product.objects.filter(pk=apron.pk).update(stock_on_hand=0)
+    stripe.pay(second.stripe_session_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe.deliver_new(client)
+    second.refresh_from_db()
+    assert second.status == Order.Status.REFUNDING
+    assert second.stripe_refund_id.startswith("re_")
