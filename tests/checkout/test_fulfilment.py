@@ -330,7 +330,9 @@ def test_a_payment_stripe_took_after_the_shop_canceled_is_fulfilled_not_kept(
     assert order.status == Order.Status.PAID
     assert (stock(mug), stock(apron)) == (3, 2)
 
+    CartItem.objects.create(cart=order.user.cart, product=apron, quantity=1)
     second = checkout()
+    assert second.pk != order.pk
     services.order_cancel(order_id=second.pk, reason="Canceled by the shopper")
     Product.objects.filter(pk=apron.pk).update(stock_on_hand=0)
     stripe.pay(second.stripe_session_id)
