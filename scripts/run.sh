@@ -36,4 +36,4 @@ SWEEPER_PID=$!
 trap 'kill "$SWEEPER_PID" "${EMULATOR_PID:-}" 2>/dev/null || true' EXIT INT TERM
 
 echo "Serving the shop on http://${HOST}:${PORT}"
-"$BIN/uvicorn" config.asgi:application --host "$HOST" --port "$PORT" --no-access-log
+"$BIN/python" -m config.serve config.asgi:application --host "$HOST" --port "$PORT" --no-access-log

@@ -29,7 +29,7 @@ def test_compose_has_the_services_of_the_production_shape(compose):
 
 def test_web_migrates_then_serves_with_several_uvicorn_workers(compose):
     command = compose["services"]["web"]["command"]
-    assert command.index("migrate") < command.index("uvicorn config.asgi:application")
+    assert command.index("migrate") < command.index("config.serve config.asgi:application")
     assert "--workers" in command
     assert compose["services"]["web"]["depends_on"]["db"]["condition"] == "service_healthy"
 
@@ -62,7 +62,7 @@ def test_dockerfile_builds_css_with_node_and_runs_as_non_root():
     assert "npm run build:tailwind" in dockerfile
     assert "COPY --from=css" in dockerfile
     assert "\nUSER shop\n" in dockerfile
-    assert '"uvicorn", "config.asgi:application"' in dockerfile
+    assert '"config.serve", "config.asgi:application"' in dockerfile
 
 
 @pytest.mark.skipif(not shutil.which("docker-compose"), reason="docker-compose not installed")
@@ -75,3 +75,25 @@ def test_docker_compose_accepts_the_file():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_serve_launcher_gives_worker_sockets_tcp_nodelay():
+    """uvicorn --workers binds a socket with proto 0, on which asyncio never sets
+    TCP_NODELAY; config.serve declares it TCP so every accepted connection gets it."""
+    import socket
+
+    import uvicorn.config
+
+    import config.serve as serve
+
+    config = uvicorn.config.Config("config.asgi:application", host="127.0.0.1", port=0)
+    plain = serve._bind_socket(config)
+    try:
+        assert plain.proto == 0  # uvicorn's own socket: asyncio would leave Nagle on
+    finally:
+        plain.close()
+    fixed = serve._bind_socket_tcp(config)
+    try:
+        assert fixed.proto == socket.IPPROTO_TCP
+    finally:
+        fixed.close()
