@@ -21,19 +21,24 @@ class ProductQuerySet(models.QuerySet):
             queryset = queryset.filter(Q(name__icontains=word) | Q(description__icontains=word))
         return queryset
 
-    def with_availability(self, *, now=None) -> "ProductQuerySet":
+    def with_availability(self, *, now=None, for_user_id: int | None = None) -> "ProductQuerySet":
         """Annotate `reserved` (units held by open checkouts) and `available`.
 
         One subquery over active, unexpired reservations, evaluated in the same SQL
         statement as the products: never a query per product. Expired holds stop
         counting the moment they expire, whether or not the sweeper has run.
+
+        With `for_user_id`, the holds of that shopper's own awaiting-payment checkouts
+        do not count against them: their next checkout releases those first.
         """
-        from checkout.models import StockReservation
+        from checkout.models import Order, StockReservation
 
         now = now or timezone.now()
+        holds = StockReservation.objects.filter(product=OuterRef("pk"))
+        if for_user_id is not None:
+            holds = holds.exclude(order__user_id=for_user_id, order__status=Order.Status.PENDING)
         held = (
-            StockReservation.objects.filter(product=OuterRef("pk"))
-            .active(now=now)
+            holds.active(now=now)
             .order_by()
             .values("product")
             .annotate(total=Sum("quantity"))

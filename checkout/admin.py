@@ -63,8 +63,7 @@ class OrderAdmin(admin.ModelAdmin):
                 "fields": [
                     "stripe_session_id",
                     "stripe_payment_intent_id",
-                    "stripe_amount_total",
-                    "stripe_currency",
+                    "stripe_paid",
                     "stripe_refund_id",
                     "checkout_expires_at",
                 ]
@@ -98,8 +97,7 @@ class OrderAdmin(admin.ModelAdmin):
         "review_reason",
         "stripe_session_id",
         "stripe_payment_intent_id",
-        "stripe_amount_total",
-        "stripe_currency",
+        "stripe_paid",
         "stripe_refund_id",
         "checkout_expires_at",
         "cancel_reason",
@@ -123,6 +121,12 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="Total", ordering="amount_total")
     def total(self, order: Order) -> str:
         return money(order.amount_total, order.currency)
+
+    @admin.display(description="Amount Stripe reported")
+    def stripe_paid(self, order: Order) -> str:
+        if order.stripe_amount_total is None:
+            return "—"
+        return money(order.stripe_amount_total, order.stripe_currency or order.currency)
 
     def _refund(self, request: HttpRequest, queryset: QuerySet[Order], *, restock: bool) -> None:
         started = skipped = 0
@@ -197,6 +201,15 @@ class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         # Needed for the action; the fields stay read-only.
         return request.user.is_staff
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Process again")
     def reprocess(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:

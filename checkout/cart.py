@@ -166,7 +166,9 @@ def cart_lines(*, cart: Cart | None) -> list[CartLine]:
     """
     if cart is None or cart.pk is None:
         return []
-    available = Product.objects.with_availability().filter(pk=OuterRef("product_id"))
+    available = Product.objects.with_availability(for_user_id=cart.user_id).filter(
+        pk=OuterRef("product_id")
+    )
     items = (
         CartItem.objects.filter(cart=cart)
         .select_related("product")
@@ -221,9 +223,10 @@ def cart_get_or_create(*, request: HttpRequest) -> Cart:
     return cart
 
 
-def _product_for_cart(*, product_id: int) -> Product:
-    """The product with `available`; raises Product.DoesNotExist if unknown or hidden."""
-    return Product.objects.active().with_availability().get(pk=product_id)
+def _product_for_cart(*, cart: Cart, product_id: int) -> Product:
+    """The product with `available` as the cart's shopper sees it; raises
+    Product.DoesNotExist if unknown or hidden."""
+    return Product.objects.active().with_availability(for_user_id=cart.user_id).get(pk=product_id)
 
 
 def _touch(*, cart_id: int) -> None:
@@ -244,7 +247,7 @@ def cart_item_add(*, cart: Cart, product_id: int, quantity: int) -> CartItem:
     """
     if quantity < 1:
         raise CartQuantityError("Enter at least 1")
-    product = _product_for_cart(product_id=product_id)
+    product = _product_for_cart(cart=cart, product_id=product_id)
     limit = product_max_quantity(product=product)
     if quantity > limit:
         raise CartQuantityError(_limit_message(product=product, wanted=quantity) or "")
@@ -291,7 +294,9 @@ def cart_item_set_quantity(*, item: CartItem, quantity: int) -> CartItem | None:
     if quantity == 0:
         cart_item_remove(item=item)
         return None
-    product = Product.objects.with_availability().get(pk=item.product_id)
+    product = Product.objects.with_availability(for_user_id=item.cart.user_id).get(
+        pk=item.product_id
+    )
     if quantity > product_max_quantity(product=product):
         raise CartQuantityError(_limit_message(product=product, wanted=quantity) or "")
     CartItem.objects.filter(pk=item.pk).update(quantity=quantity)
@@ -335,7 +340,7 @@ def cart_merge(*, source: Cart, target: Cart) -> list[MergeAdjustment]:
         source.delete()
         return []
     product_ids = [item.product_id for item in source_items]
-    products = Product.objects.with_availability().in_bulk(product_ids)
+    products = Product.objects.with_availability(for_user_id=target.user_id).in_bulk(product_ids)
     existing = {item.product_id: item for item in target.items.filter(product_id__in=product_ids)}
     adjustments = []
     for item in source_items:

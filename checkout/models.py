@@ -198,7 +198,7 @@ class StockReservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product_id} for order {self.order_id} ({self.status})"
+        return f"{self.quantity} × {self.product} for order #{self.order_id} ({self.status})"
 
 
 class StripeEvent(models.Model):

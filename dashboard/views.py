@@ -109,6 +109,9 @@ def order_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "dashboard/_order_status.html#status",
         {"order": order, "status_layout": layout},
     )
+    if order.status == Order.Status.PAID:
+        # Fulfilment took the bought lines out of the cart: the header says so at once.
+        response.write(render_to_string("theme/_cart_count.html", {"oob": True}, request=request))
     if layout == "detail":
         # The detail page's timeline and payment reference change with the status.
         response.write(

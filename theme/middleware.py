@@ -21,6 +21,8 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if settings.DEBUG and response.status_code >= 400:
+            return response  # Django's debug error pages use inline styles
         if "Content-Security-Policy" not in response:
             admin = request.path.startswith("/admin/")
             response["Content-Security-Policy"] = _policy(tuple(settings.CSP_FORM_ACTION), admin)

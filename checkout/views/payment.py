@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
@@ -52,9 +52,14 @@ def _buy_now_items(request: HttpRequest) -> tuple[dict[int, int], str] | None:
 
 
 @never_cache
-@require_POST
+@require_http_methods(["GET", "POST"])
 def checkout_start(request: HtmxHttpRequest) -> HttpResponse:
-    """POST /checkout/: the cart (or one product, "Buy now") to Stripe Checkout."""
+    """POST /checkout/: the cart (or one product, "Buy now") to Stripe Checkout.
+
+    A GET (a bookmark, a reload) changes nothing and leads to the cart.
+    """
+    if request.method == "GET":
+        return redirect("checkout:cart")
     try:
         buy_now = _buy_now_items(request)
     except ValueError as exc:

@@ -67,3 +67,16 @@ def test_holds_and_events_are_read_only(admin_client, checkout, stripe, client):
         changelist = admin_client.get(reverse(f"admin:checkout_{name}_changelist"))
         assert changelist.status_code == 200
         assert admin_client.get(reverse(f"admin:checkout_{name}_add")).status_code == 403
+
+
+def test_an_event_page_shows_its_payload_without_save_buttons(
+    admin_client, checkout, stripe, client
+):
+    paid(checkout, stripe, client)
+    from checkout.models import StripeEvent
+
+    event = StripeEvent.objects.get(type="checkout.session.completed")
+    page = admin_client.get(reverse("admin:checkout_stripeevent_change", args=[event.pk]))
+    assert page.status_code == 200
+    assert b"checkout.session.completed" in page.content and b"<pre>" in page.content
+    assert b'name="_save"' not in page.content

@@ -31,8 +31,12 @@ def test_anonymous_htmx_checkout_gets_a_client_redirect_to_login(client, htmx_he
     assert response["HX-Redirect"].startswith(reverse("account_login"))
 
 
-def test_checkout_is_post_only(shopper_client):
-    assert shopper_client.get(reverse("checkout:start")).status_code == 405
+def test_a_get_of_checkout_changes_nothing_and_leads_to_the_cart(shopper_client, cart):
+    response = shopper_client.get(reverse("checkout:start"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("checkout:cart")
+    assert not Order.objects.exists()
+    assert shopper_client.put(reverse("checkout:start")).status_code == 405
 
 
 def test_empty_cart_creates_no_order(shopper_client, stripe):
