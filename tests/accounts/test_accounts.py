@@ -87,3 +87,13 @@ def test_user_manager_requires_email():
 def test_superuser_is_staff():
     admin = User.objects.create_superuser("boss@example.com", "pw-123456789")
     assert admin.is_staff and admin.is_superuser
+
+
+def test_account_pages_sit_in_the_shops_card_layout(shopper_client):
+    from django.test import Client
+
+    login = Client().get(reverse("account_login")).content.decode()
+    assert '<div class="card p-6 sm:p-8">' in login
+    assert login.index('class="card') < login.index('name="login"')
+    email = shopper_client.get(reverse("account_email")).content.decode()
+    assert 'aria-label="Account"' in email and '<div class="card p-6 sm:p-8">' in email
