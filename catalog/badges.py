@@ -19,12 +19,20 @@ class StockState(StrEnum):
 @dataclass(frozen=True)
 class StockBadge:
     state: StockState
-    text: str
+    text: str  # the whole message: product page, screen readers, the live update's key
     tone: str  # the badge-<tone> component class in theme/static_src/src/styles.css
+    # The start of `text` that fits on one line of a catalog card, when all of it would
+    # wrap; cards show it and keep the rest for screen readers.
+    short_text: str = ""
 
     @property
     def can_buy(self) -> bool:
         return self.state in (StockState.IN_STOCK, StockState.LOW)
+
+    @property
+    def text_after_short(self) -> str:
+        """What the short text leaves out ("" when there is none)."""
+        return self.text.removeprefix(self.short_text) if self.short_text else ""
 
 
 def stock_badge(*, stock_on_hand: int, available: int) -> StockBadge:
@@ -36,10 +44,24 @@ def stock_badge(*, stock_on_hand: int, available: int) -> StockBadge:
     if stock_on_hand <= 0:
         return StockBadge(StockState.SOLD_OUT, "Sold out", "red")
     if available <= 0:
-        return StockBadge(StockState.HELD, "All held in checkouts — check back soon", "blue")
+        return StockBadge(
+            StockState.HELD,
+            "All held in checkouts — check back soon",
+            "blue",
+            short_text="All held in checkouts",
+        )
     if available <= settings.LOW_STOCK_THRESHOLD:
         return StockBadge(StockState.LOW, f"Only {available} left", "amber")
     return StockBadge(StockState.IN_STOCK, "In stock", "green")
+
+
+def attach_badges(products: Iterable) -> None:
+    """Set `product.badge` on each product (annotated with_availability()): worked out
+    once per product, then read by every fragment that shows it."""
+    for product in products:
+        product.badge = stock_badge(
+            stock_on_hand=product.stock_on_hand, available=product.available
+        )
 
 
 def stock_version(products: Iterable) -> str:

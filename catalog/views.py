@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
-from catalog.badges import stock_version
+from catalog.badges import attach_badges, stock_version
 from catalog.models import Product
 
 SEARCH_MAX_LENGTH = 100
@@ -83,9 +83,11 @@ def product_list(request: HtmxHttpRequest) -> HttpResponse:
     paginator = Paginator(products, settings.CATALOG_PAGE_SIZE)
     # get_page() turns "abc" into the first page and 9999 into the last.
     page = paginator.get_page(request.GET.get("page"))
+    on_page = list(page.object_list)
+    attach_badges(on_page)
     context = {
         "page": page,
-        "products": list(page.object_list),
+        "products": on_page,
         "pagination": _page_links(page, query),
         "query": query,
         "fragment": _wants_fragment(request),
@@ -100,6 +102,7 @@ def product_list(request: HtmxHttpRequest) -> HttpResponse:
 def product_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """GET /products/<slug>/: one active product; inactive or unknown ones are a 404."""
     product = get_object_or_404(Product.objects.active().with_availability(), slug=slug)
+    attach_badges([product])
     context = {
         "product": product,
         "products": [product],
@@ -125,6 +128,7 @@ def stock_badges(request: HtmxHttpRequest) -> HttpResponse:
     etag = stock_version(products)
     response = get_conditional_response(request, etag=etag)
     if response is None:
+        attach_badges(products)
         context = {"products": products, "detail": request.GET.get("detail") == "1"}
         response = render(request, "catalog/stock_badges.html", context)
     response["ETag"] = etag

@@ -1,19 +1,13 @@
-"""Template helpers for stock badges: {% load stock %}."""
+"""Template helpers for live stock badges: {% load stock %}."""
 
 import json
 
 from django import template
 from django.conf import settings
 
-from catalog.badges import StockBadge, stock_badge, stock_version
+from catalog.badges import stock_version
 
 register = template.Library()
-
-
-@register.filter(name="stock_badge")
-def stock_badge_filter(product) -> StockBadge:
-    """{% with badge=product|stock_badge %}: needs a product from with_availability()."""
-    return stock_badge(stock_on_hand=product.stock_on_hand, available=product.available)
 
 
 @register.inclusion_tag("catalog/_stock_poller.html")

@@ -58,6 +58,9 @@ def test_badge_changes_when_stock_changes_without_a_reload(page, live_server, sc
     StockReservationFactory(product=notebook, quantity=3)
     expect(notebook_badge).to_contain_text("All held in checkouts", timeout=5_000)
     expect(page.locator(f"#add-to-cart-{notebook.pk}")).to_be_disabled()
+    expect(page.locator(f"#add-to-cart-{notebook.pk}")).to_have_text(
+        "Unavailable: Linen Field Notebook"
+    )
     expect(page.locator(f"#add-to-cart-{mug.pk}")).to_be_enabled()
     screenshot(page, "held")
 
@@ -104,3 +107,51 @@ def test_add_to_cart_from_a_card_confirms_in_place(page, live_server):
     page.get_by_role("button", name=re.compile(r"Add to cart\W+Enamel Camp Mug")).click()
     expect(page.locator(f"#cart-status-{product.pk}")).not_to_be_empty()
     expect(page.locator("#cart-count")).to_have_text("1")
+
+
+def test_sold_out_button_says_so_and_turns_back_when_stock_returns(page, live_server, screenshot):
+    lantern = ProductFactory(name="Storm Lantern", stock_on_hand=0)
+    page.goto(live_server.url + "/")
+    button = page.locator(f"#add-to-cart-{lantern.pk}")
+    expect(button).to_be_disabled()
+    expect(button).to_have_text("Sold out: Storm Lantern")
+    expect(
+        page.get_by_role("button", name=re.compile(r"^Sold out\W+Storm Lantern$"))
+    ).to_be_visible()
+    screenshot(page, "sold-out")
+
+    Product.objects.filter(pk=lantern.pk).update(stock_on_hand=3)
+    expect(page.locator(f"#stock-badge-{lantern.pk}")).to_contain_text("Only 3 left", timeout=5_000)
+    expect(button).to_be_enabled()
+    expect(button).to_have_text("Add to cart: Storm Lantern")
+    button.click()
+    expect(page.locator(f"#cart-status-{lantern.pk}")).not_to_be_empty()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_held_badge_keeps_to_one_line_on_a_card(new_page, live_server, screenshot, width):
+    held = ProductFactory(name="Beechwood Spatula (Fern)", stock_on_hand=2)
+    ProductFactory(name="Brass Pocket Pencil", stock_on_hand=30)
+    StockReservationFactory(product=held, quantity=2)
+    page = new_page(width=width)
+    page.goto(live_server.url + "/")
+    badges = page.locator("#catalog-results .badge")
+    expect(badges.first).to_be_visible()
+    heights = badges.evaluate_all("nodes => nodes.map(n => n.getBoundingClientRect().height)")
+    assert len(heights) == 2 and heights[0] == heights[1]
+    expect(page.locator(f"#stock-badge-{held.pk}")).to_have_text(
+        re.compile(r"All held in checkouts — check back soon")
+    )
+    screenshot(page, f"held-{width}")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_long_search_word_never_widens_the_page(new_page, live_server, screenshot, width):
+    word = "x" * 100
+    ProductFactory(name="Long notebook", description=f"Code {word[:90]}")
+    page = new_page(width=width)
+    for query, shown in ((word, "Nothing matches"), (word[:90], "1 product found")):
+        page.goto(f"{live_server.url}/?q={query}")
+        expect(page.locator("#catalog-results")).to_contain_text(shown)
+        assert page.evaluate("document.documentElement.scrollWidth") == width
+        screenshot(page, f"{width}-{shown.split()[0].lower()}")

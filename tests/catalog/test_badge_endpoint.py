@@ -49,6 +49,29 @@ def test_add_to_cart_buttons_follow_availability(client):
     assert "buy-now-" not in html
 
 
+def test_buttons_say_why_they_are_disabled_and_their_key_changes_with_the_label(client):
+    available, sold_out = ProductFactory(stock_on_hand=3), ProductFactory(stock_on_hand=0)
+    held = ProductFactory(stock_on_hand=2)
+    StockReservationFactory(product=held, quantity=2)
+    html = badges(client, [available, sold_out, held]).content.decode()
+    expected = {available: ("on", "Add to cart"), sold_out: ("sold_out", "Sold out")}
+    expected[held] = ("held", "Unavailable")
+    for product, (key, label) in expected.items():
+        button = re.search(rf'<button id="add-to-cart-{product.pk}".*?</button>', html, re.S)
+        assert f'data-stock-key="{key}"' in button.group(0)
+        assert f'{label}<span class="sr-only">: {product.name}</span>' in button.group(0)
+
+
+def test_cards_get_the_short_held_badge_and_the_product_page_the_whole_one(client):
+    product = ProductFactory(stock_on_hand=2)
+    StockReservationFactory(product=product, quantity=2)
+    card = badges(client, [product]).content.decode()
+    page = client.get(f"{BADGES}?ids={product.pk}&detail=1").content.decode()
+    assert 'All held in checkouts<span class="sr-only"> — check back soon</span>' in card
+    assert "All held in checkouts — check back soon" in page
+    assert 'class="sr-only"> — check back soon' not in page
+
+
 def test_product_page_poll_also_updates_buy_now(client):
     product = ProductFactory(stock_on_hand=0)
     html = client.get(f"{BADGES}?ids={product.pk}&detail=1").content.decode()

@@ -1,3 +1,5 @@
+from html.parser import HTMLParser
+
 import pytest
 from django.urls import reverse
 
@@ -20,6 +22,19 @@ from checkout.factories import StockReservationFactory
 def test_badge_at_each_threshold(stock, available, state, text, tone):
     badge = stock_badge(stock_on_hand=stock, available=available)
     assert (badge.state, badge.text, badge.tone) == (state, text, tone)
+
+
+def test_held_badge_has_a_short_form_for_cards_that_starts_the_whole_message():
+    badge = stock_badge(stock_on_hand=3, available=0)
+    assert badge.short_text == "All held in checkouts"
+    assert badge.short_text + badge.text_after_short == badge.text
+    assert badge.text_after_short == " — check back soon"
+
+
+@pytest.mark.parametrize(("stock", "available"), [(6, 6), (2, 2), (0, 0)])
+def test_other_badges_have_no_short_form(stock, available):
+    badge = stock_badge(stock_on_hand=stock, available=available)
+    assert (badge.short_text, badge.text_after_short) == ("", "")
 
 
 def test_only_products_with_units_available_can_be_bought():
@@ -55,7 +70,6 @@ def test_version_ignores_order_and_changes_with_stock_or_availability():
         (5, 0, "Only 5 left"),
         (1, 0, "Only 1 left"),
         (0, 0, "Sold out"),
-        (2, 2, "All held in checkouts — check back soon"),
     ],
 )
 def test_catalog_and_product_pages_show_the_badge(client, stock, held, text):
@@ -65,4 +79,66 @@ def test_catalog_and_product_pages_show_the_badge(client, stock, held, text):
     for url in (reverse("catalog:index"), product.get_absolute_url()):
         html = client.get(url).content.decode()
         assert f'id="stock-badge-{product.pk}"' in html
-        assert text in html
+        assert f'data-stock-key="{text}"' in html
+        assert visible_badge_text(html, product) == text
+
+
+class BadgeText(HTMLParser):
+    """The words of one badge: as seen on screen, and as a screen reader gets them."""
+
+    def __init__(self, element_id: str) -> None:
+        super().__init__()
+        self.element_id = element_id
+        self.depth = 0  # inside the badge when > 0
+        self.hidden: list[bool] = []  # per open span inside it: visually hidden?
+        self.seen: list[str] = []
+        self.spoken: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self.depth == 0 and attrs.get("id") == self.element_id:
+            self.depth = 1
+        elif self.depth and tag == "span":
+            self.depth += 1
+            self.hidden.append("sr-only" in (attrs.get("class") or "").split())
+
+    def handle_endtag(self, tag):
+        if self.depth and tag == "span":
+            self.depth -= 1
+            if self.hidden:
+                self.hidden.pop()
+
+    def handle_data(self, data):
+        if self.depth:
+            self.spoken.append(data)
+            if not any(self.hidden):
+                self.seen.append(data)
+
+
+def badge_text(html: str, product) -> tuple[str, str]:
+    parser = BadgeText(f"stock-badge-{product.pk}")
+    parser.feed(html)
+    seen = " ".join("".join(parser.seen).split())
+    spoken = " ".join("".join(parser.spoken).split())
+    return seen, spoken
+
+
+def visible_badge_text(html: str, product) -> str:
+    return badge_text(html, product)[0]
+
+
+def spoken_badge_text(html: str, product) -> str:
+    """After the product's name, which screen readers hear first."""
+    return badge_text(html, product)[1].split(":", 1)[1].strip()
+
+
+@pytest.mark.django_db
+def test_held_badge_is_short_on_cards_and_whole_on_the_product_page(client):
+    product = ProductFactory(stock_on_hand=2)
+    StockReservationFactory(product=product, quantity=2)
+    card = client.get(reverse("catalog:index")).content.decode()
+    page = client.get(product.get_absolute_url()).content.decode()
+    assert visible_badge_text(card, product) == "All held in checkouts"
+    assert visible_badge_text(page, product) == "All held in checkouts — check back soon"
+    for html in (card, page):
+        assert spoken_badge_text(html, product) == "All held in checkouts — check back soon"

@@ -72,15 +72,35 @@ def test_card_has_an_add_to_cart_form_posting_one_unit_with_htmx(client):
     assert f'id="cart-status-{product.pk}"' in html
 
 
-@pytest.mark.parametrize("held", [False, True])
-def test_add_to_cart_is_disabled_when_nothing_is_available(client, held):
-    product = ProductFactory(stock_on_hand=2 if held else 0)
+def add_to_cart_button(html: str, product) -> tuple[str, str]:
+    """The button's opening tag, and its label as seen (without the hidden name)."""
+    match = re.search(rf'(<button id="add-to-cart-{product.pk}"[^>]*>)(.*?)</button>', html, re.S)
+    label = re.sub(
+        r'<span class="sr-only">.*?</span>|<svg.*?</svg>', "", match.group(2), flags=re.S
+    )
+    return match.group(1), " ".join(label.split())
+
+
+@pytest.mark.parametrize(("held", "label"), [(False, "Sold out"), (True, "Unavailable")])
+def test_add_to_cart_is_disabled_and_says_why_when_nothing_is_available(client, held, label):
+    product = ProductFactory(name="Storm lantern", stock_on_hand=2 if held else 0)
     if held:
         StockReservationFactory(product=product, quantity=2)
     for url in (INDEX, product.get_absolute_url()):
         html = client.get(url).content.decode()
-        button = re.search(rf'<button id="add-to-cart-{product.pk}"[^>]*>', html, re.S).group(0)
+        button, seen = add_to_cart_button(html, product)
         assert "disabled" in button
+        assert seen == label
+        assert f'{label}<span class="sr-only">: Storm lantern</span>' in html
+        assert "Add to cart" not in html.split("<main", 1)[1]
+
+
+def test_add_to_cart_says_add_to_cart_while_units_are_available(client):
+    product = ProductFactory(stock_on_hand=1)
+    for url in (INDEX, product.get_absolute_url()):
+        button, seen = add_to_cart_button(client.get(url).content.decode(), product)
+        assert "disabled" not in button
+        assert seen == "Add to cart"
 
 
 def test_product_page_shows_description_price_quantity_and_both_buttons(client, settings):
@@ -200,6 +220,16 @@ def test_long_search_text_is_capped(client):
     ProductFactory(name="Notebook")
     response = client.get(INDEX, {"q": "notebook " + "x" * 10_000})
     assert response.context["query"] == ("notebook " + "x" * 10_000)[:100]
+
+
+def test_a_long_search_word_may_wrap_wherever_it_is_shown(client):
+    ProductFactory(description="x" * 90)
+    found = client.get(INDEX, {"q": "x" * 90}).content.decode()
+    summary = re.search(r'<p class="([^"]*)">\s*1 product found for', found).group(1)
+    assert "wrap-anywhere" in summary.split()
+    missing = client.get(INDEX, {"q": "y" * 100}).content.decode()
+    heading = re.search(r'<h2 class="([^"]*)">Nothing matches', missing).group(1)
+    assert "wrap-anywhere" in heading.split()
 
 
 def test_search_with_no_results_shows_an_empty_state_with_a_way_back(client):
