@@ -1,0 +1,400 @@
+"""Benchmark 1 (and 5): the catalog page and the stock badge endpoint under wrk.
+
+    python -m bench.catalog [--duration 4] [--reps 3] [--connections 8]
+
+Five servers run side by side (uvicorn, 2 workers each, the bench database), the shop
+as configured and four variants that each change one thing:
+
+    configured     psycopg 3 + pool, WhiteNoise, started through config/serve.py
+    psycopg2       psycopg2 (no pool: it has none), bench/.venv-psycopg2
+    no pool        psycopg 3 without its pool (tells the driver from the pool)
+    servestatic    servestatic's middleware and storage in WhiteNoise's place,
+                   bench/.venv-extras
+    uvicorn CLI    plain `uvicorn --workers 2`, without config/serve.py's TCP_NODELAY
+
+Measurements go target by target, every server in turn (a different one first in each
+repetition), so figures compared with each other are seconds apart. Each server's own
+bare view is the reference of its "x bare" ratios; "paired" ratios compare a variant
+with the shop as configured, repetition by repetition.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+
+from bench import harness
+from bench.harness import Options, Section, WrkResult, median, ratio, step
+
+CATALOG_TARGET_RATIO = 0.6  # the catalog page against the bare view (the issue's target)
+TIE = 0.05  # differences below 5 % are noise on this machine: keep what is there
+
+# What /bench/stack/ answers for the shop as configured (config/settings.py).
+CONFIGURED = {"driver": "psycopg", "static": "whitenoise"}
+
+
+@dataclass
+class Variant:
+    key: str
+    label: str
+    targets: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    venv: harness.ComparisonVenv | None = None  # None: .venv, the shop's own
+    nodelay: bool = True  # False: uvicorn's own command line (config/serve.py says why)
+    expect: dict = field(default_factory=dict)  # checked against /bench/stack/
+    server: harness.Server | None = None
+    results: dict[str, list[WrkResult]] = field(default_factory=dict)
+
+
+def variants() -> list[Variant]:
+    """The shop as configured first: every paired ratio is against it."""
+    return [
+        Variant(
+            "configured",
+            "as configured: psycopg 3 + pool, whitenoise, config.serve",
+            ["bare", "catalog", "badges_200", "badges_304", "static"],
+            expect={**CONFIGURED, "pool": True},
+        ),
+        Variant(
+            "psycopg2",
+            "psycopg2 (no pool)",
+            ["bare", "catalog", "badges_304"],
+            env={"BENCH_DB_POOL": "0"},
+            venv=harness.PSYCOPG2_VENV,
+            expect={**CONFIGURED, "driver": "psycopg2", "pool": None},
+        ),
+        Variant(
+            "no_pool",
+            "psycopg 3, no pool",
+            ["bare", "catalog", "badges_304"],
+            env={"BENCH_DB_POOL": "0"},
+            expect={**CONFIGURED, "pool": None},
+        ),
+        Variant(
+            "servestatic",
+            "servestatic in whitenoise's place",
+            ["bare", "catalog", "static"],
+            env={"BENCH_STATIC_SERVER": "servestatic"},
+            venv=harness.EXTRAS_VENV,
+            expect={**CONFIGURED, "static": "servestatic"},
+        ),
+        Variant(
+            "uvicorn_cli",
+            "plain `uvicorn --workers 2` (Nagle on)",
+            ["bare", "catalog", "badges_304"],
+            nodelay=False,
+            expect=CONFIGURED,
+        ),
+    ]
+
+
+TARGET_LABELS = {
+    "bare": "bare view (reference)",
+    "catalog": "catalog page, 24 products",
+    "badges_200": "badges, 200 (changed)",
+    "badges_304": "badges, 304 (unchanged)",
+    "static": "static CSS (gzip)",
+}
+
+
+SHORT_LABELS = {
+    "bare": "bare",
+    "catalog": "catalog",
+    "badges_200": "badges 200",
+    "badges_304": "badges 304",
+    "static": "static",
+}
+
+# A variant's key: (the question, the shop's answer, the variant's answer).
+DECISIONS = {
+    "psycopg2": ("database driver", "psycopg 3 + pool", "psycopg2"),
+    "no_pool": ("connection pool", "psycopg 3's pool", "no pool"),
+    "servestatic": ("static files", "whitenoise", "servestatic"),
+    "uvicorn_cli": ("launcher", "config.serve", "plain uvicorn --workers 2"),
+}
+
+
+def compare(paired: dict[str, float]) -> str:
+    """A variant against the shop as configured, from its paired ratios: "faster" (or
+    "slower") beyond noise on some target and not the other way on any, "mixed" when
+    both, "same" when neither. The shop's choice is kept unless the variant is faster."""
+    better = any(value > 1 + TIE for value in paired.values())
+    worse = any(value < 1 - TIE for value in paired.values())
+    if better and worse:
+        return "mixed"
+    return "faster" if better else "slower" if worse else "same"
+
+
+def catalog_seed() -> list[int]:
+    """48 demo products (two pages of 24), pictures included; ids of the first page."""
+    from catalog.demo import catalog_seed_demo
+    from catalog.models import Product
+
+    shutil.rmtree(harness.BENCH_DIR / ".media", ignore_errors=True)
+    catalog_seed_demo(count=48)
+    return list(Product.objects.active().values_list("pk", flat=True)[:24])
+
+
+@dataclass
+class Probe:
+    """What one look at a server's pages tells the benchmark."""
+
+    products_on_page: int
+    badge_ids: str
+    poll_seconds: int
+    etag: str
+    status_304_path: int  # what the badge endpoint answers with If-None-Match: etag
+    static_path: str
+
+
+def probe(server: harness.Server) -> Probe:
+    status, _, body = harness.http_get(server.base_url + "/", headers=harness.PROXY_HEADERS)
+    if status != 200:
+        raise RuntimeError(f"{server.name}: the catalog page answered {status}")
+    page = body.decode()
+    poller = re.search(r'<div id="stock-poller".*?</div>', page, re.DOTALL)
+    if poller is None:
+        raise RuntimeError("the catalog page has no #stock-poller")
+    ids = re.search(r"badges/\?ids=([\d,]+)", poller.group(0))
+    seconds = re.search(r'hx-trigger="every (\d+)s', poller.group(0))
+    css = re.search(r'href="(/static/css/dist/styles[^"]*\.css)"', page)
+    if not (ids and seconds and css):
+        raise RuntimeError("could not read the poller's ids, its interval or the stylesheet")
+    badges = f"{server.base_url}/products/badges/?ids={ids.group(1)}"
+    htmx = {**harness.PROXY_HEADERS, "HX-Request": "true"}
+    status, headers, _ = harness.http_get(badges, headers=htmx)
+    etag = headers.get("etag", "")
+    if status != 200 or not etag:
+        raise RuntimeError(f"badges answered {status} without an ETag")
+    status_304, _, _ = harness.http_get(badges, headers={**htmx, "If-None-Match": etag})
+    return Probe(
+        products_on_page=page.count("<article"),
+        badge_ids=ids.group(1),
+        poll_seconds=int(seconds.group(1)),
+        etag=etag,
+        status_304_path=status_304,
+        static_path=css.group(1),
+    )
+
+
+def target_request(target: str, server: harness.Server, found: Probe) -> tuple[str, dict]:
+    base = server.base_url
+    htmx = {"HX-Request": "true"}
+    if target == "bare":
+        return base + "/bench/bare/", {}
+    if target == "catalog":
+        return base + "/", {}
+    if target == "badges_200":
+        return f"{base}/products/badges/?ids={found.badge_ids}", htmx
+    if target == "badges_304":
+        return (
+            f"{base}/products/badges/?ids={found.badge_ids}",
+            {**htmx, "If-None-Match": found.etag},
+        )
+    if target == "static":
+        return base + found.static_path, {"Accept-Encoding": "gzip"}
+    raise ValueError(target)
+
+
+def run(options: Options) -> dict:
+    section = Section("1. Catalog page and stock badges, under wrk (with 5: the load tool)")
+    if harness.wrk_path() is None:
+        section.say(harness.WRK_MISSING)
+        return {"skipped": "wrk missing", "lines": section.lines}
+    harness.django_setup()
+    chosen = variants()
+    pythons = {
+        venv.name: harness.comparison_python(venv) for venv in {v.venv for v in chosen if v.venv}
+    }
+    with step("fresh database, 48 demo products"):
+        harness.database_reset()
+        catalog_seed()
+    with step("collectstatic for whitenoise and servestatic"):
+        harness.collectstatic("whitenoise")
+        harness.collectstatic("servestatic", python=pythons[harness.EXTRAS_VENV.name])
+
+    with harness.Processes() as processes:
+        with step(f"starting {len(chosen)} servers (uvicorn, 2 workers each)"):
+            for variant in chosen:
+                variant.server = harness.Server(
+                    f"catalog-{variant.key}",
+                    python=pythons[variant.venv.name] if variant.venv else sys.executable,
+                    env=variant.env,
+                    label=variant.label,
+                    nodelay=variant.nodelay,
+                    expect=variant.expect,
+                )
+                processes.start(variant.server)
+        for variant in chosen:
+            stack = variant.server.stack
+            section.say(
+                f"{variant.label}: {stack['driver']} {stack['driver_version']}, pool "
+                f"{stack['pool'] or 'none'}, static files by {stack['static']}"
+            )
+        probes = {variant.key: probe(variant.server) for variant in chosen}
+        found = probes["configured"]
+        section.say(
+            f"page: {found.products_on_page} products, poller every {found.poll_seconds} s "
+            f"for ids {found.badge_ids[:30]}..."
+        )
+        if found.status_304_path != 304:
+            section.say(
+                f"NOTE: with If-None-Match set to the current ETag the badge endpoint "
+                f"answered {found.status_304_path}, not 304: the 'badges, 304' row below "
+                "measures that answer (see BENCHMARKS.md)."
+            )
+        with step("warm-up, 1 s per target"):
+            for variant in chosen:
+                for target in variant.targets:
+                    url, headers = target_request(target, variant.server, probes[variant.key])
+                    harness.wrk(url, duration=1, connections=options.connections, headers=headers)
+        # Target by target, every server in turn (a different one first each time):
+        # the figures compared with each other are measured within seconds.
+        targets = list(TARGET_LABELS)
+        runs = sum(len(v.targets) for v in chosen)
+        for rep in range(options.reps):
+            order = chosen[rep % len(chosen) :] + chosen[: rep % len(chosen)]
+            with step(
+                f"repetition {rep + 1}/{options.reps}: {runs} runs of {options.duration:.0f} s"
+            ):
+                for target in targets:
+                    for variant in order:
+                        if target not in variant.targets:
+                            continue
+                        url, headers = target_request(target, variant.server, probes[variant.key])
+                        result = harness.wrk(
+                            url,
+                            duration=options.duration,
+                            connections=options.connections,
+                            headers=headers,
+                            server=variant.server,
+                        )
+                        variant.results.setdefault(target, []).append(result)
+
+    return report(section, chosen, found, options)
+
+
+def _median_of(results: list[WrkResult]) -> dict[str, float]:
+    return {
+        "rps": median(r.rps for r in results),
+        "p50_ms": median(r.p50_ms for r in results),
+        "p99_ms": median(r.p99_ms for r in results),
+        "errors": sum(r.errors for r in results),
+    }
+
+
+def report(section: Section, chosen: list[Variant], found: Probe, options: Options) -> dict:
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    rows = []
+    for variant in chosen:
+        figures[variant.key] = {}
+        bare = _median_of(variant.results["bare"])
+        for target in variant.targets:
+            fig = _median_of(variant.results[target])
+            fig["ratio"] = ratio(fig["rps"], bare["rps"])
+            figures[variant.key][target] = fig
+            rows.append(
+                [
+                    variant.label if target == variant.targets[0] else "",
+                    TARGET_LABELS[target],
+                    fig["rps"],
+                    fig["p50_ms"],
+                    fig["p99_ms"],
+                    fig["ratio"],
+                    int(fig["errors"]),
+                ]
+            )
+    section.say(
+        f"wrk -t2 -c{options.connections} -d{options.duration:.0f}s, "
+        f"medians of {options.reps}; ratio = requests/s against the same server's bare view"
+    )
+    section.say(
+        harness.table(["server", "target", "req/s", "p50 ms", "p99 ms", "x bare", "errors"], rows)
+    )
+
+    # Paired comparisons: in each repetition, a variant's figure over the configured
+    # shop's figure for the same target (measured within the same minute), then the
+    # median of those ratios. Slow drifts of a shared machine cancel out.
+    shop_runs = chosen[0].results
+    paired: dict[str, dict[str, float]] = {}
+    for variant in chosen[1:]:
+        paired[variant.key] = {
+            target: median(
+                ratio(mine.rps, theirs.rps)
+                for mine, theirs in zip(variant.results[target], shop_runs[target], strict=True)
+            )
+            for target in variant.targets
+            if target in shop_runs
+        }
+    measured = [(v.server, r) for v in chosen for rs in v.results.values() for r in rs]
+    repeated = sum(r.attempts - 1 for _, r in measured)
+    one_sided = sum(not harness.every_worker_used(r.spread, s.workers) for s, r in measured)
+    section.say(
+        f"{len(measured)} measurements, each served by both workers after {repeated} extra "
+        f"runs (one worker had taken every connection); still one-sided: {one_sided}"
+    )
+    section.say("\npaired against the shop as configured (median of per-repetition ratios):")
+    section.say(
+        harness.table(
+            ["server", *(SHORT_LABELS[t] for t in chosen[0].targets)],
+            [
+                [v.label, *(paired[v.key].get(t, float("nan")) for t in chosen[0].targets)]
+                for v in chosen[1:]
+            ],
+        )
+    )
+
+    catalog_ratio = figures["configured"]["catalog"]["ratio"]
+    verdict = "meets" if catalog_ratio >= CATALOG_TARGET_RATIO else "is BELOW"
+    section.say(
+        f"\ncatalog page: {catalog_ratio:.2f}x the bare view, which {verdict} the "
+        f"{CATALOG_TARGET_RATIO}x target."
+    )
+    if catalog_ratio < CATALOG_TARGET_RATIO:
+        section.say("  where the time goes: python -m bench.profile")
+
+    decisions = {}
+    for key, (question, configured, alternative) in DECISIONS.items():
+        if key not in paired:
+            continue
+        outcome = compare(paired[key])
+        keep = alternative if outcome == "faster" else configured
+        decisions[question] = {"keep": keep, "variant": outcome, "paired": paired[key]}
+        figures_text = ", ".join(f"{SHORT_LABELS[t]} x{r:.2f}" for t, r in paired[key].items())
+        section.say(
+            f"{question}: {alternative} against the shop as configured: {figures_text} "
+            f"({outcome}) -> keep {keep}"
+        )
+    cli = figures["uvicorn_cli"]["bare"]["p50_ms"]
+    section.say(
+        f"  bare view p50 under plain uvicorn {cli:.1f} ms, through config.serve "
+        f"{figures['configured']['bare']['p50_ms']:.1f} ms"
+    )
+    return {
+        "options": options.__dict__,
+        "probe": found.__dict__,
+        "figures": figures,
+        "paired": paired,
+        "decisions": decisions,
+        "runs": {
+            v.key: {t: [r.__dict__ for r in rs] for t, rs in v.results.items()} for v in chosen
+        },
+        "lines": section.lines,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = harness.options_parse(argv, description=__doc__.splitlines()[0])
+    problem = harness.postgres_available()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    result = run(options)
+    harness.results_write("catalog", result)
+    return 3 if result.get("skipped") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(harness.run_main(main))
