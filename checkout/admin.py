@@ -3,6 +3,7 @@ import json
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from checkout import services
@@ -128,7 +129,25 @@ class OrderAdmin(admin.ModelAdmin):
             return "—"
         return money(order.stripe_amount_total, order.stripe_currency or order.currency)
 
-    def _refund(self, request: HttpRequest, queryset: QuerySet[Order], *, restock: bool) -> None:
+    def _refund(
+        self, request: HttpRequest, queryset: QuerySet[Order], *, restock: bool
+    ) -> TemplateResponse | None:
+        if request.POST.get("confirm") != "yes":
+            # Money leaves the shop: ask first, as Django does before deleting.
+            paid = [order for order in queryset if order.status == Order.Status.PAID]
+            return TemplateResponse(
+                request,
+                "admin/checkout/order/refund_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Confirm refund",
+                    "orders": paid,
+                    "skipped": len(queryset) - len(paid),
+                    "queryset": queryset,
+                    "restock": restock,
+                    "action": request.POST.get("action", ""),
+                },
+            )
         started = skipped = 0
         for order in queryset:
             if services.order_refund_start(
@@ -152,12 +171,14 @@ class OrderAdmin(admin.ModelAdmin):
             )
 
     @admin.action(description="Refund in full")
-    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        self._refund(request, queryset, restock=False)
+    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
+        return self._refund(request, queryset, restock=False)
 
     @admin.action(description="Refund in full and put the units back on hand")
-    def refund_and_restock(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        self._refund(request, queryset, restock=True)
+    def refund_and_restock(
+        self, request: HttpRequest, queryset: QuerySet[Order]
+    ) -> TemplateResponse | None:
+        return self._refund(request, queryset, restock=True)
 
     @admin.action(description="Mark as reviewed")
     def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:

@@ -34,12 +34,14 @@ def test_refund_action_then_stripe_confirms_and_restock_puts_units_back(
     admin_client, checkout, stripe, client, mug, django_capture_on_commit_callbacks
 ):
     order = paid(checkout, stripe, client)
+    url = reverse("admin:checkout_order_changelist")
+    form = {"action": "refund_and_restock", "_selected_action": [order.pk]}
+    question = admin_client.post(url, form)
+    assert b"Refund 1 order in full?" in question.content
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID  # nothing happens before staff confirm
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(
-            reverse("admin:checkout_order_changelist"),
-            {"action": "refund_and_restock", "_selected_action": [order.pk]},
-            follow=True,
-        )
+        response = admin_client.post(url, {**form, "confirm": "yes"}, follow=True)
     assert b"Refund requested for 1 order" in response.content
     order.refresh_from_db()
     assert order.status == Order.Status.REFUNDING  # until Stripe confirms
@@ -53,7 +55,7 @@ def test_refund_action_skips_orders_that_are_not_paid(admin_client, checkout, st
     order = checkout()
     response = admin_client.post(
         reverse("admin:checkout_order_changelist"),
-        {"action": "refund", "_selected_action": [order.pk]},
+        {"action": "refund", "_selected_action": [order.pk], "confirm": "yes"},
         follow=True,
     )
     assert b"only paid orders can be refunded" in response.content
