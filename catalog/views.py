@@ -1,8 +1,14 @@
 """Catalog pages: the product grid with search, the product page, and live stock badges."""
 
+import hashlib
+import re
+import secrets
+
 from django.conf import settings
+from django.core.cache import caches
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -71,13 +77,52 @@ def _page_links(page: Page, query: str) -> dict:
     }
 
 
+# Where a kept page takes the visitor's CSRF token: nothing a page shows can contain it.
+_TOKEN_SLOT = f"csrf-slot-{secrets.token_hex(8)}"
+_TOKENS = re.compile(
+    r'(?<=name="csrfmiddlewaretoken" value=")[A-Za-z0-9]{64}(?=")'
+    r'|(?<="x-csrftoken": ")[A-Za-z0-9]{64}(?=")'
+)
+
+
+def _page_cache_key(request: HttpRequest) -> str | None:
+    """The key of this request's page in the anonymous page cache, or None when the page
+    must be rendered: only a visitor with no session and no messages (so no cart, no
+    toasts, nobody signed in) gets a page that is the same for everyone but its token."""
+    if (
+        settings.CATALOG_PAGE_CACHE_SECONDS <= 0
+        or request.htmx
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+        or "messages" in request.COOKIES
+    ):
+        return None
+    digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    return f"catalog-page:{digest}"
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 def product_list(request: HtmxHttpRequest) -> HttpResponse:
     """GET /: the product grid; htmx searches and page links get the results fragment.
 
-    Two queries whatever the page size: the count and the annotated page.
+    Two queries whatever the page size: the count and the annotated page. On a sale
+    day most visitors are anonymous: their page is kept for CATALOG_PAGE_CACHE_SECONDS
+    in this process's memory, without its CSRF token, and served with theirs.
     """
+    key = _page_cache_key(request)
+    if key is not None:
+        kept = caches["local"].get(key)
+        if kept is not None:
+            return HttpResponse(kept.replace(_TOKEN_SLOT, get_token(request)))
+    response = _product_list_render(request)
+    if key is not None and response.status_code == 200:
+        page, tokens = _TOKENS.subn(_TOKEN_SLOT, response.content.decode())
+        if tokens:
+            caches["local"].set(key, page, settings.CATALOG_PAGE_CACHE_SECONDS)
+    return response
+
+
+def _product_list_render(request: HtmxHttpRequest) -> HttpResponse:
     query = _search_text(request.GET.get("q", ""))
     products = Product.objects.active().with_availability().search(query)
     paginator = Paginator(products, settings.CATALOG_PAGE_SIZE)

@@ -165,6 +165,13 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Each process's own memory, for what is cheap to rebuild and must be fast to read:
+# the anonymous catalog page (catalog.views), never shared state.
+CACHES["local"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "local",
+    "OPTIONS": {"MAX_ENTRIES": 500},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -259,6 +266,10 @@ CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 10)
 CATALOG_PAGE_SIZE = 24
 # Seconds between two refreshes of a page's stock badges (one request per page).
 STOCK_POLL_SECONDS = 5
+# Seconds an anonymous visitor's catalog page is served from memory (0: never). Its
+# badges are then at most this much older than the database; the badge poller and
+# the checkout's own check under lock keep them honest.
+CATALOG_PAGE_CACHE_SECONDS = env_int("CATALOG_PAGE_CACHE_SECONDS", 2)
 
 # Security. https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 SESSION_COOKIE_HTTPONLY = True
