@@ -39,16 +39,15 @@ def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-def _buy_now_items(request: HttpRequest) -> tuple[dict[int, int], str] | None:
-    """A "Buy now" post names one product and a quantity; None when it is a cart checkout."""
-    raw_product = request.POST.get("product")
-    if raw_product is None:
+def _buy_now_product(request: HttpRequest) -> Product | None:
+    """The product a "Buy now" post names (404 if unknown or not sold); None for a cart
+    checkout."""
+    raw = request.POST.get("product")
+    if raw is None:
         return None
-    raw_quantity = request.POST.get("quantity", "1").strip()
-    if not raw_product.isdigit() or not raw_quantity.isdigit() or int(raw_quantity) < 1:
-        raise ValueError("Choose a quantity of at least 1.")
-    product = get_object_or_404(Product.objects.active(), pk=int(raw_product))
-    return {product.pk: int(raw_quantity)}, product.get_absolute_url()
+    if not raw.isdigit():
+        raise Http404("No such product")
+    return get_object_or_404(Product.objects.active(), pk=int(raw))
 
 
 @never_cache
@@ -60,18 +59,19 @@ def checkout_start(request: HtmxHttpRequest) -> HttpResponse:
     """
     if request.method == "GET":
         return redirect("checkout:cart")
-    try:
-        buy_now = _buy_now_items(request)
-    except ValueError as exc:
-        return HttpResponseBadRequest(str(exc))
-    back = buy_now[1] if buy_now else reverse("checkout:cart")
+    product = _buy_now_product(request)
+    back = product.get_absolute_url() if product else reverse("checkout:cart")
+    quantity = request.POST.get("quantity", "1").strip()
+    if product and not (quantity.isdigit() and int(quantity) >= 1):
+        messages.error(request, "Choose a whole number of at least 1.")
+        return _redirect(request, back)
     if not request.user.is_authenticated:
         messages.info(request, "Sign in to check out; your cart is kept.")
         login = redirect_to_login(back)
         return _redirect(request, login.url)
 
-    if buy_now:
-        items, from_cart = buy_now[0], False
+    if product:
+        items, from_cart = {product.pk: int(quantity)}, False
     else:
         cart = cart_for_request(request=request)
         items = dict(cart.items.values_list("product_id", "quantity")) if cart else {}

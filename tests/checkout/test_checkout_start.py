@@ -169,7 +169,12 @@ def test_buy_now_with_a_bad_quantity_changes_nothing(shopper_client, apron, stri
     response = shopper_client.post(
         reverse("checkout:start"), {"product": apron.pk, "quantity": quantity}
     )
-    assert response.status_code in (302, 400)
+    assert response.status_code == 302
+    assert response["Location"] == apron.get_absolute_url()
+    assert any(
+        m in messages_of(response)
+        for m in ("Choose a whole number of at least 1.", "Linen apron: At most 10 per order.")
+    )
     assert not Order.objects.exists()
     assert not StockReservation.objects.exists()
 
@@ -178,6 +183,7 @@ def test_buy_now_of_an_inactive_or_unknown_product_is_404(shopper_client, stripe
     hidden = ProductFactory(is_active=False)
     assert shopper_client.post(reverse("checkout:start"), {"product": hidden.pk}).status_code == 404
     assert shopper_client.post(reverse("checkout:start"), {"product": 999999}).status_code == 404
+    assert shopper_client.post(reverse("checkout:start"), {"product": "x"}).status_code == 404
     assert not Order.objects.exists()
 
 
