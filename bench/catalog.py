@@ -386,14 +386,9 @@ def report(section: Section, chosen: list[Variant], found: Probe, options: Optio
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = harness.options_parse(argv, description=__doc__.splitlines()[0])
-    problem = harness.postgres_available()
-    if problem:
-        print(problem, file=sys.stderr)
-        return 2
-    result = run(options)
-    harness.results_write("catalog", result)
-    return 3 if result.get("skipped") else 0
+    return harness.bench_command(
+        "catalog", __doc__, run, argv, lambda result: 3 if result.get("skipped") else 0
+    )
 
 
 if __name__ == "__main__":

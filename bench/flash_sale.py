@@ -250,14 +250,9 @@ def report(section: Section, rounds: dict, checks: dict, errors: dict, options: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = harness.options_parse(argv, description=__doc__.splitlines()[0])
-    problem = harness.postgres_available()
-    if problem:
-        print(problem, file=sys.stderr)
-        return 2
-    result = run(options)
-    harness.results_write("flash_sale", result)
-    return 1 if result["oversold"] else 0
+    return harness.bench_command(
+        "flash_sale", __doc__, run, argv, lambda result: 1 if result["oversold"] else 0
+    )
 
 
 if __name__ == "__main__":

@@ -527,6 +527,19 @@ def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def bench_command(name: str, doc: str, run, argv: list[str] | None, exit_code) -> int:
+    """One benchmark's command line: parse the options, check PostgreSQL, run, write
+    bench/results/<name>.json; `exit_code(result)` says how it ended."""
+    options = options_parse(argv, description=doc.splitlines()[0])
+    problem = postgres_available()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    result = run(options)
+    results_write(name, result)
+    return exit_code(result)
+
+
 def run_main(main) -> int:
     """A benchmark's command line: Ctrl-C ends it quietly (its servers are stopped)."""
     try:

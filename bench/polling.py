@@ -188,13 +188,7 @@ def run(options: Options) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = harness.options_parse(argv, description=__doc__.splitlines()[0])
-    problem = harness.postgres_available()
-    if problem:
-        print(problem, file=sys.stderr)
-        return 2
-    harness.results_write("polling", run(options))
-    return 0
+    return harness.bench_command("polling", __doc__, run, argv, lambda result: 0)
 
 
 if __name__ == "__main__":

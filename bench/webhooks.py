@@ -306,14 +306,9 @@ def report(section: Section, runs: list[dict], options: Options) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = harness.options_parse(argv, description=__doc__.splitlines()[0])
-    problem = harness.postgres_available()
-    if problem:
-        print(problem, file=sys.stderr)
-        return 2
-    result = run(options)
-    harness.results_write("webhooks", result)
-    return 0 if result["exactly_once"] else 1
+    return harness.bench_command(
+        "webhooks", __doc__, run, argv, lambda result: 0 if result["exactly_once"] else 1
+    )
 
 
 if __name__ == "__main__":
