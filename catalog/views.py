@@ -6,31 +6,22 @@ import secrets
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.middleware import HtmxDetails
 
 from catalog.badges import attach_badges, stock_version
 from catalog.models import Product
+from theme.htmx import HtmxHttpRequest, wants_fragment
+from theme.pagination import page_links
 
 SEARCH_MAX_LENGTH = 100
 BADGE_IDS_MAX = 100
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _wants_fragment(request: HtmxHttpRequest) -> bool:
-    # A history restore (back button after a cache miss) needs the whole page.
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _search_text(raw: str) -> str:
@@ -51,30 +42,6 @@ def _product_ids(raw: str) -> list[int]:
             if len(ids) == BADGE_IDS_MAX:
                 break
     return list(ids)
-
-
-def _page_links(page: Page, query: str) -> dict:
-    """Previous, next and numbered page links (elided) that keep the search."""
-
-    base = reverse("catalog:index")
-
-    def url(number: int) -> str:
-        params = {"q": query} if query else {}
-        if number > 1:
-            params["page"] = number
-        return f"{base}?{urlencode(params)}" if params else base
-
-    paginator = page.paginator
-    return {
-        "previous": url(page.previous_page_number()) if page.has_previous() else None,
-        "next": url(page.next_page_number()) if page.has_next() else None,
-        "pages": [
-            {"number": n, "url": url(n), "current": n == page.number}
-            if n != paginator.ELLIPSIS
-            else {"number": None}
-            for n in paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)
-        ],
-    }
 
 
 # Where a kept page takes the visitor's CSRF token: nothing a page shows can contain it.
@@ -133,9 +100,9 @@ def _product_list_render(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "products": on_page,
-        "pagination": _page_links(page, query),
+        "pagination": page_links(page, url=reverse("catalog:index"), params={"q": query}),
         "query": query,
-        "fragment": _wants_fragment(request),
+        "fragment": wants_fragment(request),
     }
     template = "catalog/product_list.html"
     if context["fragment"]:

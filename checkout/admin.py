@@ -6,8 +6,9 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from checkout import services
 from checkout.models import Cart, CartItem, Order, OrderLine, StockReservation, StripeEvent
+from checkout.services.events import stripe_event_reprocess
+from checkout.services.refunds import order_refund_start
 from theme.templatetags.shop import money
 
 
@@ -150,7 +151,7 @@ class OrderAdmin(admin.ModelAdmin):
             )
         started = skipped = 0
         for order in queryset:
-            if services.order_refund_start(
+            if order_refund_start(
                 order_id=order.pk, restock=restock, reason=f"Refunded by {request.user}"
             ):
                 started += 1
@@ -237,7 +238,7 @@ class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         done = failed = 0
         for event in queryset:
             try:
-                services.stripe_event_reprocess(event=event)
+                stripe_event_reprocess(event=event)
                 done += 1
             except Exception as exc:
                 failed += 1

@@ -46,10 +46,6 @@ class CheckoutSession:
         except ValueError:
             return None
 
-    @property
-    def is_paid(self) -> bool:
-        return self.status == "complete" and self.payment_status != "unpaid"
-
 
 @dataclass(frozen=True)
 class WebhookEvent:
@@ -142,25 +138,25 @@ def session_create(
     return _session(obj)
 
 
-def session_retrieve(session_id: str) -> CheckoutSession:
+def session_retrieve(*, session_id: str) -> CheckoutSession:
     try:
         return _session(_client().v1.checkout.sessions.retrieve(session_id))
     except stripe.StripeError as exc:
         raise GatewayError(str(exc)) from exc
 
 
-def session_expire(session_id: str) -> CheckoutSession:
+def session_expire(*, session_id: str) -> CheckoutSession:
     """Expire an open session. A session that is no longer open is returned as it is,
     so the caller can see whether it was paid in the meantime."""
     try:
         return _session(_client().v1.checkout.sessions.expire(session_id))
     except stripe.InvalidRequestError:
-        return session_retrieve(session_id)
+        return session_retrieve(session_id=session_id)
     except stripe.StripeError as exc:
         raise GatewayError(str(exc)) from exc
 
 
-def payment_intent_status(payment_intent_id: str) -> str:
+def payment_intent_status(*, payment_intent_id: str) -> str:
     try:
         return _client().v1.payment_intents.retrieve(payment_intent_id).status
     except stripe.StripeError as exc:
@@ -182,7 +178,7 @@ def refund_create(*, payment_intent: str, order_id: int, idempotency_key: str) -
     return refund.id
 
 
-def webhook_event_construct(payload: bytes, signature: str | None) -> WebhookEvent:
+def webhook_event_construct(*, payload: bytes, signature: str | None) -> WebhookEvent:
     """Verify the signature on the raw body (tolerance 300 s) and parse the event."""
     if not signature:
         raise SignatureError("missing Stripe-Signature header")
@@ -201,5 +197,6 @@ def webhook_event_construct(payload: bytes, signature: str | None) -> WebhookEve
     return WebhookEvent(id=data["id"], type=data["type"], object=obj, payload=data)
 
 
-def session_from_event(obj: dict[str, Any]) -> CheckoutSession:
+def session_from_event(*, obj: dict[str, Any]) -> CheckoutSession:
+    """The Checkout Session that a verified event carries, parsed like a retrieved one."""
     return _session(obj)

@@ -5,9 +5,9 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from checkout.cart import MergeAdjustment, cart_merge
 from checkout.models import Cart
 from checkout.selectors import SESSION_CART_KEY
+from checkout.services.cart import MergeAdjustment, cart_merge
 
 
 @receiver(user_logged_in, dispatch_uid="checkout.merge_session_cart")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from checkout.views import cart, payment
+from checkout.views import cart, payment, webhook
 
 app_name = "checkout"
 urlpatterns = [
@@ -13,5 +13,5 @@ urlpatterns = [
     path("checkout/", payment.checkout_start, name="start"),
     path("checkout/success/", payment.checkout_success, name="success"),
     path("checkout/cancel/", payment.checkout_cancel, name="cancel"),
-    path("webhooks/stripe/", payment.stripe_webhook, name="stripe_webhook"),
+    path("webhooks/stripe/", webhook.stripe_webhook, name="stripe_webhook"),
 ]

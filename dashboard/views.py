@@ -1,22 +1,20 @@
 """The shopper's dashboard: order list, order detail and the live status fragment."""
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from checkout.models import Order
+from checkout.selectors import order_for_shopper
 from dashboard import selectors
+from theme.htmx import HtmxHttpRequest, login_required, wants_fragment
+from theme.pagination import page_links
 
 PAGE_SIZE = 20
 # How the status fragment is laid out: "compact" in the order list, "detail" on the
@@ -25,50 +23,28 @@ PAGE_SIZE = 20
 STATUS_LAYOUTS = {"compact", "detail"}
 
 
-class HtmxHttpRequest(HttpRequest):
-    """A request as django-htmx's middleware leaves it (for type checkers)."""
-
-    htmx: HtmxDetails
-
-
-def _wants_fragment(request: HtmxHttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def shopper_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """login_required that also copes with htmx: a poller whose session has ended
-    sends the whole tab to the login form (then back to the page it was on), instead
-    of swapping the login form into the fragment."""
-
-    @wraps(view)
-    def wrapper(request: HtmxHttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        if request.htmx:
-            back_to = request.htmx.current_url_abs_path or request.get_full_path()
-            return HttpResponseClientRedirect(redirect_to_login(back_to).url)
-        return redirect_to_login(request.get_full_path())
-
-    return wrapper
-
-
 @require_GET
-@shopper_required
+@login_required
 @vary_on_headers("HX-Request")
 def order_list(request: HtmxHttpRequest) -> HttpResponse:
     orders = selectors.order_list(user=request.user)
     # get_page() turns a missing, non-numeric or out-of-range number into a valid page.
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     totals = selectors.paid_totals(user=request.user)
-    context = {"page": page, "totals": totals, "paid_orders": sum(t.orders for t in totals)}
+    context = {
+        "page": page,
+        "pagination": page_links(page, url=reverse("dashboard:orders")),
+        "totals": totals,
+        "paid_orders": sum(t.orders for t in totals),
+    }
     template = "dashboard/order_list.html"
-    if _wants_fragment(request):
+    if wants_fragment(request):
         template += "#orders"
     return render(request, template, context)
 
 
 @require_GET
-@shopper_required
+@login_required
 def order_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     order = selectors.order_get(user=request.user, pk=pk)
     if order is None:
@@ -79,7 +55,7 @@ def order_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @never_cache
-@shopper_required
+@login_required
 @vary_on_headers("HX-Request")
 def order_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The live status of one order.
@@ -90,10 +66,10 @@ def order_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     finds the order newly paid also queues the "Payment confirmed" toast. To a plain
     GET: a small page with the status.
     """
-    order = Order.objects.filter(user=request.user, pk=pk).first()
+    order = order_for_shopper(user=request.user, pk=pk)
     if order is None:
         raise Http404("No such order")
-    if not _wants_fragment(request):
+    if not wants_fragment(request):
         return render(request, "dashboard/order_status.html", {"order": order})
 
     shown = request.GET.get("shown", "")

@@ -12,45 +12,39 @@ import re
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
-from django_htmx.middleware import HtmxDetails
 
 from catalog.models import Product
-from checkout.cart import (
+from catalog.selectors import product_active_get
+from checkout.models import CartItem
+from checkout.selectors import (
     CartLine,
-    CartQuantityError,
     CartSummary,
+    cart_for_request,
+    cart_item_for_request,
+    cart_summary,
+)
+from checkout.services.cart import (
+    CartQuantityError,
     cart_get_or_create,
     cart_item_add,
     cart_item_remove,
     cart_item_set_quantity,
-    cart_summary,
     quantity_parse,
 )
-from checkout.models import CartItem
-from checkout.selectors import cart_for_request
+from theme.htmx import HtmxHttpRequest, wants_fragment
 
 # A line removed by a plain form post, offered back once on the cart page ("Undo").
 SESSION_UNDO_KEY = "cart_undo"
 # The id of the element that wraps the whole cart on the cart page.
 CART_TARGET = "cart"
 _ID = re.compile(r"[0-9]{1,18}")
-
-
-class HtmxHttpRequest(HttpRequest):
-    """A request as django-htmx's middleware leaves it (for type checkers)."""
-
-    htmx: HtmxDetails
-
-
-def _wants_fragment(request: HtmxHttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _cart_context(summary: CartSummary, **extra) -> dict:
@@ -70,12 +64,10 @@ def _safe_next(request: HttpRequest) -> str:
 
 def _own_item(request: HttpRequest, item_id: int) -> CartItem:
     """A line of the shopper's own cart, or 404 (another shopper's line is not there)."""
-    cart = cart_for_request(request=request)
-    if cart is None:
+    item = cart_item_for_request(request=request, item_id=item_id)
+    if item is None:
         raise Http404("No such line in your cart")
-    return get_object_or_404(
-        CartItem.objects.select_related("product", "cart"), pk=item_id, cart=cart
-    )
+    return item
 
 
 @require_GET
@@ -85,7 +77,7 @@ def cart_detail(request: HtmxHttpRequest) -> HttpResponse:
     """GET /cart/: the lines, the total and the checkout button (or the empty state)."""
     summary = cart_summary(cart=cart_for_request(request=request))
     undo = request.session.pop(SESSION_UNDO_KEY, None)  # saves the session only if it was there
-    template = "checkout/cart.html#cart" if _wants_fragment(request) else "checkout/cart.html"
+    template = "checkout/cart.html#cart" if wants_fragment(request) else "checkout/cart.html"
     return render(request, template, _cart_context(summary, undo=undo))
 
 
@@ -101,7 +93,9 @@ def cart_add(request: HtmxHttpRequest) -> HttpResponse:
     raw_product = (request.POST.get("product") or "").strip()
     if not _ID.fullmatch(raw_product):
         return _add_refused(request, "Choose a product to add.", product=None)
-    product = get_object_or_404(Product.objects.active(), pk=int(raw_product))
+    product = product_active_get(pk=int(raw_product))
+    if product is None:
+        raise Http404("No such product")
     try:
         quantity = quantity_parse(raw=request.POST.get("quantity", "1"), allow_zero=False)
         cart = cart_get_or_create(request=request)

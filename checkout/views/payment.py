@@ -1,42 +1,26 @@
-"""Checkout: start a payment, come back from Stripe, and Stripe's webhook."""
+"""Checkout: start a payment, and come back from Stripe (success or cancel)."""
 
 import logging
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.http import (
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBadRequest,
-    HttpResponseRedirect,
-)
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
+from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.models import Product
-from checkout import gateway, services
+from catalog.selectors import product_active_get, product_names
+from checkout import gateway
+from checkout.exceptions import CheckoutError, InsufficientStock, UnknownOrder
 from checkout.models import Order
-from checkout.selectors import cart_for_request
+from checkout.selectors import cart_for_request, cart_quantities, order_for_shopper
+from checkout.services.start import checkout_abandon
+from checkout.services.start import checkout_start as checkout_start_service
+from checkout.services.transitions import order_fulfil
+from theme.htmx import HtmxHttpRequest, htmx_redirect, login_redirect, login_required
 
 logger = logging.getLogger(__name__)
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    """A redirect that also works for htmx requests (htmx would follow it in the XHR)."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return HttpResponseRedirect(url)
 
 
 def _buy_now_product(request: HttpRequest) -> Product | None:
@@ -45,9 +29,10 @@ def _buy_now_product(request: HttpRequest) -> Product | None:
     raw = request.POST.get("product")
     if raw is None:
         return None
-    if not raw.isdigit():
+    product = product_active_get(pk=int(raw)) if raw.isdigit() else None
+    if product is None:
         raise Http404("No such product")
-    return get_object_or_404(Product.objects.active(), pk=int(raw))
+    return product
 
 
 @never_cache
@@ -64,90 +49,65 @@ def checkout_start(request: HtmxHttpRequest) -> HttpResponse:
     quantity = request.POST.get("quantity", "1").strip()
     if product and not (quantity.isdigit() and int(quantity) >= 1):
         messages.error(request, "Choose a whole number of at least 1.")
-        return _redirect(request, back)
+        return htmx_redirect(request, back)
     if not request.user.is_authenticated:
         messages.info(request, "Sign in to check out; your cart is kept.")
-        login = redirect_to_login(back)
-        return _redirect(request, login.url)
+        return login_redirect(request, back)
 
     if product:
         items, from_cart = {product.pk: int(quantity)}, False
     else:
-        cart = cart_for_request(request=request)
-        items = dict(cart.items.values_list("product_id", "quantity")) if cart else {}
-        from_cart = True
+        items, from_cart = cart_quantities(cart=cart_for_request(request=request)), True
     try:
-        order = services.checkout_start(
+        order = checkout_start_service(
             user=request.user,
             items=items,
             base_url=request.build_absolute_uri("/").rstrip("/"),
             from_cart=from_cart,
         )
-    except services.InsufficientStock as exc:
-        names = dict(Product.objects.filter(pk__in=exc.problems).values_list("pk", "name"))
+    except InsufficientStock as exc:
+        names = product_names(ids=exc.problems)
         for pid, problem in exc.problems.items():
             messages.error(request, f"{names.get(pid, 'An item')}: {problem}")
-        return _redirect(request, back)
-    except services.CheckoutError as exc:
+        return htmx_redirect(request, back)
+    except CheckoutError as exc:
         messages.error(request, str(exc))
-        return _redirect(request, back)
-    return _redirect(request, order.stripe_checkout_url)
+        return htmx_redirect(request, back)
+    return htmx_redirect(request, order.stripe_checkout_url)
 
 
 @never_cache
 @require_GET
+@login_required
 def checkout_success(request: HtmxHttpRequest) -> HttpResponse:
     """Stripe's success_url. Confirms the payment here too, so a lost or late webhook
     never leaves the shopper waiting; the status fragment polls until it is final."""
     session_id = request.GET.get("session_id", "")
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     if not session_id:
         raise Http404("No checkout session")
-    order = get_object_or_404(Order, stripe_session_id=session_id, user=request.user)
+    order = order_for_shopper(user=request.user, session_id=session_id)
+    if order is None:
+        raise Http404("No such order")
     try:
-        order = services.order_fulfil(session_id=session_id)
-    except (gateway.GatewayError, services.UnknownOrder):
+        order = order_fulfil(session_id=session_id)
+    except (gateway.GatewayError, UnknownOrder):
         logger.warning("success page: could not confirm session %s now", session_id)
     return render(request, "checkout/success.html", {"order": order})
 
 
 @never_cache
 @require_GET
+@login_required
 def checkout_cancel(request: HtmxHttpRequest) -> HttpResponse:
     """Stripe's cancel_url: close the session, release the hold, back to the cart."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     raw = request.GET.get("order", "")
-    if not raw.isdigit():
+    order = order_for_shopper(user=request.user, pk=int(raw)) if raw.isdigit() else None
+    if order is None:
         raise Http404("No such order")
-    order = get_object_or_404(Order, pk=int(raw), user=request.user)
-    order = services.checkout_abandon(order=order)
+    order = checkout_abandon(order=order)
     if order.status == Order.Status.CANCELED:
         messages.info(request, "Checkout canceled. Nothing was charged; your cart is unchanged.")
     elif order.status in (Order.Status.PAID, Order.Status.PROCESSING):
         messages.success(request, "Your payment went through before you left Stripe.")
         return redirect(order)
-    next_url = request.GET.get("next", "")
-    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return redirect(next_url)
     return redirect("checkout:cart")
-
-
-@csrf_exempt  # Stripe signs its requests; the signature is checked on the raw body.
-@require_POST
-def stripe_webhook(request: HtmxHttpRequest) -> HttpResponse:
-    try:
-        event = gateway.webhook_event_construct(
-            request.body, request.headers.get("Stripe-Signature")
-        )
-    except gateway.SignatureError as exc:
-        logger.warning("webhook refused: %s", exc)
-        return HttpResponseBadRequest("invalid signature")
-    try:
-        services.stripe_event_process(event=event)
-    except Exception:
-        # Stripe retries a 5xx; the retry is processed again (the event is not marked done).
-        logger.exception("webhook: processing %s %s failed", event.type, event.id)
-        return HttpResponse("processing failed", status=500)
-    return HttpResponse("ok")

@@ -1,6 +1,7 @@
-"""Presentation helpers for orders: the item summary and the status badge colour."""
+"""Presentation helpers for orders: the item summary and the colours of a status."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django import template
 
@@ -10,20 +11,69 @@ register = template.Library()
 
 Status = Order.Status
 
-# Text always accompanies the colour, so colour never carries meaning alone.
-BADGE_CLASSES = {
-    Status.PENDING: "badge-amber",
-    Status.PROCESSING: "badge-blue",
-    Status.PAID: "badge-green",
-    Status.REFUNDING: "badge-amber",
-    Status.REFUNDED: "badge-stone",
-    Status.CANCELED: "badge-red",
+
+@dataclass(frozen=True)
+class StatusColours:
+    """The Tailwind classes that colour one status, written out in full so that
+    Tailwind finds them here. Text always accompanies the colour, so colour never
+    carries meaning alone."""
+
+    badge: str  # the status badge
+    dot: str  # the order page's timeline: its latest step, where the order stands now
+    panel: str  # border and background of the status panel (order page, success page)
+
+
+# A status still waiting for something gets the amber panel, processing too (blue badge).
+WAITING_PANEL = "border-amber-200 bg-amber-50/50"
+STATUS_COLOURS = {
+    Status.PENDING: StatusColours(
+        badge="badge-amber",
+        dot="bg-amber-500 ring-amber-100",
+        panel=WAITING_PANEL,
+    ),
+    Status.PROCESSING: StatusColours(
+        badge="badge-blue",
+        dot="bg-sky-600 ring-sky-100",
+        panel=WAITING_PANEL,
+    ),
+    Status.PAID: StatusColours(
+        badge="badge-green",
+        dot="bg-emerald-600 ring-emerald-100",
+        panel="border-emerald-200 bg-emerald-50/60",
+    ),
+    Status.REFUNDING: StatusColours(
+        badge="badge-amber",
+        dot="bg-amber-500 ring-amber-100",
+        panel=WAITING_PANEL,
+    ),
+    Status.REFUNDED: StatusColours(
+        badge="badge-stone",
+        dot="bg-stone-500 ring-stone-200",
+        panel="border-stone-200 bg-white",
+    ),
+    Status.CANCELED: StatusColours(
+        badge="badge-red",
+        dot="bg-red-600 ring-red-100",
+        panel="border-red-200 bg-red-50/50",
+    ),
 }
+# A status without colours of its own (none today) looks neutral.
+NEUTRAL = STATUS_COLOURS[Status.REFUNDED]
 
 
 @register.filter
 def status_badge_class(status: str) -> str:
-    return BADGE_CLASSES.get(status, "badge-stone")
+    return STATUS_COLOURS.get(status, NEUTRAL).badge
+
+
+@register.filter
+def timeline_dot_class(status: str) -> str:
+    return STATUS_COLOURS.get(status, NEUTRAL).dot
+
+
+@register.filter
+def status_panel_class(status: str) -> str:
+    return STATUS_COLOURS.get(status, NEUTRAL).panel
 
 
 def _line_label(line: OrderLine) -> str:
@@ -47,19 +97,3 @@ def line_summary(lines: Iterable[OrderLine], shown: int = 2) -> str:
 @register.filter
 def item_count(lines: Iterable[OrderLine]) -> int:
     return sum(line.quantity for line in lines)
-
-
-# The timeline's latest step takes the colour of where the order stands now.
-CURRENT_DOT_CLASSES = {
-    Status.PENDING: "bg-amber-500 ring-amber-100",
-    Status.PROCESSING: "bg-sky-600 ring-sky-100",
-    Status.PAID: "bg-emerald-600 ring-emerald-100",
-    Status.REFUNDING: "bg-amber-500 ring-amber-100",
-    Status.REFUNDED: "bg-stone-500 ring-stone-200",
-    Status.CANCELED: "bg-red-600 ring-red-100",
-}
-
-
-@register.filter
-def timeline_dot_class(status: str) -> str:
-    return CURRENT_DOT_CLASSES.get(status, "bg-stone-500 ring-stone-200")

@@ -53,7 +53,7 @@ def test_success_page_has_no_serious_accessibility_violations(new_page, shop, se
     shopper, paid = shop
     page = new_page(shopper)
     # The success page asks Stripe about the session; here the order is already paid.
-    with mock.patch("checkout.services.order_fulfil", return_value=paid):
+    with mock.patch("checkout.views.payment.order_fulfil", return_value=paid):
         page.goto("/checkout/success/?session_id=cs_a11y")
     assert "Payment confirmed" in page.inner_text("main")
     assert serious_violations(page) == []

@@ -44,6 +44,22 @@ def apron(db):
 
 
 @pytest.fixture
+def notebook(db):
+    return ProductFactory(name="Dot-grid notebook", unit_amount=1450, stock_on_hand=5)
+
+
+@pytest.fixture
+def pencil(db):
+    return ProductFactory(name="Cedar pencil", unit_amount=250, stock_on_hand=50)
+
+
+@pytest.fixture
+def shopper_cart(user):
+    """The signed-in shopper's cart, empty."""
+    return CartFactory(user=user)
+
+
+@pytest.fixture
 def cart(user, mug, apron):
     cart = CartFactory(user=user)
     CartItemFactory(cart=cart, product=mug, quantity=2)

@@ -1,42 +1,24 @@
-"""The cart's services and selectors (checkout/cart.py), without HTTP."""
-
-import threading
+"""The cart's services and selectors (checkout/services/cart.py, checkout/selectors.py),
+without HTTP."""
 
 import pytest
-from django.db import connection
 
 from catalog.factories import ProductFactory
-from checkout.cart import (
+from checkout.factories import CartItemFactory, StockReservationFactory
+from checkout.models import Cart, CartItem
+from checkout.selectors import cart_lines, cart_summary
+from checkout.services.cart import (
     CartQuantityError,
     MalformedQuantity,
     cart_item_add,
     cart_item_remove,
     cart_item_set_quantity,
-    cart_lines,
     cart_merge,
-    cart_problems,
-    cart_summary,
     quantity_parse,
 )
-from checkout.factories import CartFactory, CartItemFactory, StockReservationFactory
-from checkout.models import Cart, CartItem
+from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def notebook():
-    return ProductFactory(name="Dot-grid notebook", unit_amount=1450, stock_on_hand=5)
-
-
-@pytest.fixture
-def pencil():
-    return ProductFactory(name="Cedar pencil", unit_amount=250, stock_on_hand=50)
-
-
-@pytest.fixture
-def shopper_cart(user):
-    return CartFactory(user=user)
 
 
 # ---------------------------------------------------------------- quantity_parse
@@ -104,7 +86,7 @@ def test_no_cart_is_an_empty_summary_that_cannot_be_checked_out():
     summary = cart_summary(cart=None)
     assert (summary.lines, summary.total, summary.count) == ([], 0, 0)
     assert not summary.can_check_out
-    assert cart_problems(cart=None) == {}
+    assert cart_summary(cart=None).problems == {}
 
 
 def test_cart_problems_name_reduced_sold_out_and_withdrawn_products(shopper_cart, notebook, pencil):
@@ -118,7 +100,7 @@ def test_cart_problems_name_reduced_sold_out_and_withdrawn_products(shopper_cart
     mug.stock_on_hand = 0
     mug.save()
 
-    problems = cart_problems(cart=shopper_cart)
+    problems = cart_summary(cart=shopper_cart).problems
 
     assert problems == {
         notebook.pk: "Only 2 left — reduce the quantity",
@@ -131,7 +113,7 @@ def test_cart_problems_name_reduced_sold_out_and_withdrawn_products(shopper_cart
 def test_a_line_above_a_lowered_per_order_cap_is_a_problem(shopper_cart, pencil, settings):
     CartItemFactory(cart=shopper_cart, product=pencil, quantity=8)
     settings.CART_MAX_QUANTITY = 5
-    assert cart_problems(cart=shopper_cart) == {
+    assert cart_summary(cart=shopper_cart).problems == {
         pencil.pk: "At most 5 per order — reduce the quantity"
     }
 
@@ -207,7 +189,7 @@ def test_lowering_a_problem_line_to_what_is_left_resolves_it(shopper_cart, noteb
         cart_item_set_quantity(item=item, quantity=3)
     cart_item_set_quantity(item=item, quantity=2)
 
-    assert cart_problems(cart=shopper_cart) == {}
+    assert cart_summary(cart=shopper_cart).problems == {}
 
 
 def test_setting_zero_removes_the_line(shopper_cart, notebook):
@@ -301,25 +283,14 @@ def test_concurrent_adds_of_the_same_product_make_one_line_and_never_crash():
     race on the unique (cart, product) constraint."""
     product = ProductFactory(stock_on_hand=100)
     cart = Cart.objects.create()
-    barrier = threading.Barrier(6)
-    errors: list[BaseException] = []
 
-    def add() -> None:
-        try:
-            barrier.wait()
-            cart_item_add(cart=cart, product_id=product.pk, quantity=1)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+    def add() -> str:
+        cart_item_add(cart=cart, product_id=product.pk, quantity=1)
+        return "added"
 
-    threads = [threading.Thread(target=add) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(add, [()] * 6)
 
-    assert errors == []
+    assert results == ["added"] * 6  # an exception would stand in its thread's place
     assert CartItem.objects.get(cart=cart).quantity == 6
 
 
@@ -328,23 +299,15 @@ def test_concurrent_adds_of_the_same_product_make_one_line_and_never_crash():
 def test_concurrent_adds_never_take_a_line_beyond_its_limit():
     product = ProductFactory(stock_on_hand=3)
     cart = Cart.objects.create()
-    barrier = threading.Barrier(6)
-    refused: list[str] = []
 
-    def add() -> None:
+    def add() -> str:
         try:
-            barrier.wait()
             cart_item_add(cart=cart, product_id=product.pk, quantity=1)
-        except CartQuantityError as exc:
-            refused.append(str(exc))
-        finally:
-            connection.close()
+        except CartQuantityError:
+            return "refused"
+        return "added"
 
-    threads = [threading.Thread(target=add) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(add, [()] * 6)
 
+    assert sorted(results) == ["added"] * 3 + ["refused"] * 3, results
     assert CartItem.objects.get(cart=cart).quantity == 3
-    assert len(refused) == 3

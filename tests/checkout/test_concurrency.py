@@ -1,11 +1,9 @@
 """Races on PostgreSQL with real threads: holds, webhooks, success pages, sweepers."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -13,34 +11,13 @@ from django.utils import timezone
 from accounts.factories import UserFactory
 from catalog.factories import ProductFactory
 from catalog.models import Product
-from checkout import services
 from checkout.factories import CartFactory, CartItemFactory
 from checkout.models import Order, StockReservation, StripeEvent
-from checkout.services import checkouts_sweep
+from checkout.services.start import checkout_start
+from checkout.services.sweeper import checkouts_sweep
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(target, args_list: list[tuple]) -> list:
-    """Run target(*args) in one thread each, released at the same moment."""
-    barrier = threading.Barrier(len(args_list))
-    results: list = [None] * len(args_list)
-
-    def worker(index: int, args: tuple) -> None:
-        try:
-            barrier.wait()
-            results[index] = target(*args)
-        except Exception as exc:  # collected and asserted on by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, args)) for i, args in enumerate(args_list)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def test_fifty_shoppers_racing_for_five_units_get_exactly_five_holds(stripe):
@@ -77,7 +54,7 @@ def test_carts_locking_the_same_products_in_opposite_orders_do_not_deadlock(stri
         pairs.append(shopper)
 
     def buy(shopper):
-        return services.checkout_start(
+        return checkout_start(
             user=shopper,
             items=dict(shopper.cart.items.values_list("product_id", "quantity")),
             base_url="http://testserver",
@@ -127,7 +104,7 @@ def test_two_sweepers_at_once_settle_each_order_once(stripe, user):
     product = ProductFactory(stock_on_hand=20)
     orders = []
     for _ in range(6):
-        order = services.checkout_start(
+        order = checkout_start(
             user=UserFactory(), items={product.pk: 1}, base_url="http://testserver"
         )
         stripe.pay(order.stripe_session_id)
@@ -146,13 +123,9 @@ def test_paying_the_last_unit_twice_never_oversells(stripe):
     """Two shoppers hold the last unit one after the other (the first hold lapsed); both
     pay. One is fulfilled, the other refunded; stock never goes below zero."""
     product = ProductFactory(stock_on_hand=1)
-    first = services.checkout_start(
-        user=UserFactory(), items={product.pk: 1}, base_url="http://testserver"
-    )
+    first = checkout_start(user=UserFactory(), items={product.pk: 1}, base_url="http://testserver")
     first.reservations.update(expires_at=timezone.now() - timedelta(seconds=1))
-    second = services.checkout_start(
-        user=UserFactory(), items={product.pk: 1}, base_url="http://testserver"
-    )
+    second = checkout_start(user=UserFactory(), items={product.pk: 1}, base_url="http://testserver")
     for order in (first, second):
         stripe.pay(order.stripe_session_id)
     events = stripe.events("checkout.session.completed")

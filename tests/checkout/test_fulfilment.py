@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Product
-from checkout import services
 from checkout.models import CartItem, Order, StockReservation, StripeEvent
+from checkout.services import refunds, transitions
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,7 @@ def test_expired_event_before_completed_still_ends_paid(checkout, stripe, client
 
 def test_expired_after_paid_changes_nothing(checkout, stripe, client, mug):
     order = paid_order(checkout, stripe, client)
-    services.order_cancel(order_id=order.pk, reason="late expiry")
+    transitions.order_cancel(order_id=order.pk, reason="late expiry")
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert order.canceled_at is None
@@ -226,7 +226,7 @@ def test_completed_after_refunded_stays_refunded(
 ):
     order = paid_order(checkout, stripe, client)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.order_refund_start(order_id=order.pk, restock=False, reason="test")
+        assert refunds.order_refund_start(order_id=order.pk, restock=False, reason="test")
     stripe.deliver_new(client)
     order.refresh_from_db()
     assert order.status == Order.Status.REFUNDED
@@ -244,7 +244,7 @@ def test_staff_refund_with_restock_puts_units_back_once(
 ):
     order = paid_order(checkout, stripe, client)
     with django_capture_on_commit_callbacks(execute=True):
-        services.order_refund_start(order_id=order.pk, restock=True, reason="damaged")
+        refunds.order_refund_start(order_id=order.pk, restock=True, reason="damaged")
     order.refresh_from_db()
     assert order.status == Order.Status.REFUNDING
     stripe.deliver_new(client)
@@ -259,7 +259,7 @@ def test_staff_refund_with_restock_puts_units_back_once(
 
 def test_refund_of_an_unpaid_order_is_refused(checkout, stripe):
     order = checkout()
-    assert not services.order_refund_start(order_id=order.pk, restock=False, reason="x")
+    assert not refunds.order_refund_start(order_id=order.pk, restock=False, reason="x")
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
 
@@ -300,7 +300,7 @@ def test_a_reservation_cannot_be_consumed_twice_by_direct_calls(checkout, stripe
     order = checkout()
     stripe.pay(order.stripe_session_id)
     for _ in range(3):
-        services.order_fulfil(session_id=order.stripe_session_id)
+        transitions.order_fulfil(session_id=order.stripe_session_id)
     assert stock(mug) == 3
     assert StockReservation.objects.filter(order=order, status="consumed").count() == 2
 
@@ -323,7 +323,7 @@ def test_a_payment_stripe_took_after_the_shop_canceled_is_fulfilled_not_kept(
     """If the session could not be expired (Stripe unreachable on cancel) and the shopper
     pays anyway, the paid money is matched with goods or refunded: never kept."""
     order = checkout()
-    services.order_cancel(order_id=order.pk, reason="Canceled by the shopper")
+    transitions.order_cancel(order_id=order.pk, reason="Canceled by the shopper")
     stripe.pay(order.stripe_session_id)
     stripe.deliver_new(client)
     order.refresh_from_db()
@@ -333,7 +333,7 @@ def test_a_payment_stripe_took_after_the_shop_canceled_is_fulfilled_not_kept(
     CartItem.objects.create(cart=order.user.cart, product=apron, quantity=1)
     second = checkout()
     assert second.pk != order.pk
-    services.order_cancel(order_id=second.pk, reason="Canceled by the shopper")
+    transitions.order_cancel(order_id=second.pk, reason="Canceled by the shopper")
     Product.objects.filter(pk=apron.pk).update(stock_on_hand=0)
     stripe.pay(second.stripe_session_id)
     with django_capture_on_commit_callbacks(execute=True):

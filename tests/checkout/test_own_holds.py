@@ -5,9 +5,10 @@ import pytest
 from django.urls import reverse
 
 from catalog.models import Product
-from checkout.cart import cart_item_add, cart_problems
 from checkout.factories import CartFactory, CartItemFactory
 from checkout.models import Order
+from checkout.selectors import cart_summary
+from checkout.services.cart import cart_item_add
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def test_going_back_to_the_cart_after_starting_checkout_shows_no_problem(
     checkout()  # holds the cart's 1 apron and 2 mugs
     Product.objects.filter(pk=apron.pk).update(stock_on_hand=1)  # that hold is the last apron
 
-    assert cart_problems(cart=cart) == {}
+    assert cart_summary(cart=cart).problems == {}
     page = shopper_client.get(reverse("checkout:cart"))
     assert b"Sold out" not in page.content
     assert page.context["summary"].can_check_out
@@ -29,7 +30,7 @@ def test_another_shopper_still_sees_the_unit_as_held(checkout, cart, apron, othe
     Product.objects.filter(pk=apron.pk).update(stock_on_hand=1)
     others = CartFactory(user=other_user)
     CartItemFactory(cart=others, product=apron, quantity=1)
-    assert cart_problems(cart=others) == {apron.pk: "Sold out — remove it"}
+    assert cart_summary(cart=others).problems == {apron.pk: "Sold out — remove it"}
 
 
 def test_checking_out_again_releases_the_old_hold_and_takes_a_new_one(

@@ -6,9 +6,10 @@ import pytest
 from accounts.factories import UserFactory
 from catalog.factories import ProductFactory
 from catalog.models import Product
-from checkout import services
+from checkout.exceptions import InsufficientStock
 from checkout.models import Order, StockReservation
-from tests.checkout.test_concurrency import run_together
+from checkout.services.start import checkout_start
+from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,10 +20,8 @@ def test_twelve_shoppers_racing_for_three_units_get_exactly_three_holds(stripe):
 
     def buy(shopper):
         try:
-            services.checkout_start(
-                user=shopper, items={product.pk: 1}, base_url="http://testserver"
-            )
-        except services.InsufficientStock:
+            checkout_start(user=shopper, items={product.pk: 1}, base_url="http://testserver")
+        except InsufficientStock:
             return "refused"
         return "held"
 

@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalog.models import Product
-from checkout import services
 from checkout.factories import OrderFactory, StockReservationFactory
 from checkout.models import Order, StockReservation
+from checkout.services.refunds import order_refund_request
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def test_failed_refund_request_is_retried_with_the_same_key(checkout, stripe, cl
     assert order.stripe_refund_id.startswith("re_")
     assert "1 refunds retried" in output
     Order.objects.filter(pk=order.pk).update(sweep_lease_until=None)
-    services.order_refund_request(order_id=order.pk)
+    order_refund_request(order_id=order.pk)
     assert len(stripe.events("refund.created")) == 1
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from checkout.services import checkouts_sweep
+from checkout.services.sweeper import checkouts_sweep
 
 
 class Command(BaseCommand):

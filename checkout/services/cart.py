@@ -1,26 +1,26 @@
-"""The cart: services that change it and selectors that read it.
+"""The cart's services: add, change, remove and merge lines.
 
-A cart line may hold from 1 to `max_quantity` units of a product, where max_quantity
-is the smaller of what is available (stock on hand less open checkout holds) and
-settings.CART_MAX_QUANTITY. Services refuse anything else with a CartQuantityError
-and change nothing. When stock drops under a line that was valid, the line is left
-as it is: the selectors report it as a problem, the shopper resolves it, and the
-checkout refuses the cart until then (see `cart_problems`).
+Services refuse a quantity beyond the product's max quantity (see
+`checkout.selectors.product_max_quantity`) with a CartQuantityError and change nothing.
 """
 
 import re
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, IntegerField, OuterRef, Subquery
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
 from catalog.models import Product
 from checkout.models import Cart, CartItem
-from checkout.selectors import SESSION_CART_KEY, cart_for_request
+from checkout.selectors import (
+    SESSION_CART_KEY,
+    cart_for_request,
+    cart_max_quantity,
+    product_max_quantity,
+)
 
 # Longer than this is a huge number for sure; int() of a very long string is slow
 # (and Python refuses beyond 4300 digits), so it is never attempted.
@@ -34,23 +34,6 @@ class CartQuantityError(ValueError):
 
 class MalformedQuantity(CartQuantityError):
     """Not a whole number at all (as opposed to a number outside the limits)."""
-
-
-# --------------------------------------------------------------------------- limits
-
-
-def cart_max_quantity() -> int:
-    return settings.CART_MAX_QUANTITY
-
-
-def product_max_quantity(*, product: Product) -> int:
-    """Units of `product` one cart line may hold now; 0 when it cannot be bought.
-
-    `product` must carry the `available` annotation (Product.objects.with_availability()).
-    """
-    if not product.is_active:
-        return 0
-    return max(0, min(product.available, cart_max_quantity()))
 
 
 def quantity_parse(*, raw: str | None, allow_zero: bool) -> int:
@@ -87,122 +70,6 @@ def _limit_message(*, product: Product, wanted: int) -> str | None:
     if wanted > cap:
         return f"At most {cap} per order"
     return None
-
-
-# ------------------------------------------------------------------------- selectors
-
-
-@dataclass(frozen=True)
-class CartLine:
-    """One line of a cart as the shopper sees it, with the stock it can count on."""
-
-    item: CartItem
-    product: Product  # annotated with `available`
-    problem: str = ""  # why the line cannot be checked out as it is; "" when it can
-
-    @property
-    def id(self) -> int:
-        return self.item.pk
-
-    @property
-    def quantity(self) -> int:
-        return self.item.quantity
-
-    @property
-    def max_quantity(self) -> int:
-        return product_max_quantity(product=self.product)
-
-    @property
-    def line_total(self) -> int:
-        """Minor units, from the product's current price."""
-        return self.product.unit_amount * self.item.quantity
-
-
-@dataclass(frozen=True)
-class CartSummary:
-    """The cart page's numbers, all computed on the server."""
-
-    lines: list[CartLine] = field(default_factory=list)
-
-    @cached_property
-    def total(self) -> int:
-        return sum(line.line_total for line in self.lines)
-
-    @cached_property
-    def count(self) -> int:
-        return sum(line.quantity for line in self.lines)
-
-    @cached_property
-    def currency(self) -> str:
-        return self.lines[0].product.currency if self.lines else settings.SHOP_CURRENCY
-
-    @cached_property
-    def problems(self) -> dict[int, str]:
-        return {line.product.pk: line.problem for line in self.lines if line.problem}
-
-    @property
-    def can_check_out(self) -> bool:
-        return bool(self.lines) and not self.problems
-
-
-def _line_problem(*, item: CartItem, product: Product) -> str:
-    if not product.is_active:
-        return "No longer sold — remove it"
-    if product.available <= 0:
-        return "Sold out — remove it"
-    if item.quantity > product.available:
-        return f"Only {product.available} left — reduce the quantity"
-    if item.quantity > cart_max_quantity():
-        return f"At most {cart_max_quantity()} per order — reduce the quantity"
-    return ""
-
-
-def cart_lines(*, cart: Cart | None) -> list[CartLine]:
-    """The cart's lines, oldest first, each with its product annotated with
-    `available`, and a `problem` when it cannot be checked out as it is.
-
-    ONE query whatever the number of lines: availability comes from
-    Product.objects.with_availability() as a subquery of the same statement.
-    """
-    if cart is None or cart.pk is None:
-        return []
-    available = Product.objects.with_availability(for_user_id=cart.user_id).filter(
-        pk=OuterRef("product_id")
-    )
-    items = (
-        CartItem.objects.filter(cart=cart)
-        .select_related("product")
-        .annotate(
-            product_available=Subquery(available.values("available"), output_field=IntegerField())
-        )
-    )
-    lines = []
-    for item in items:
-        product = item.product
-        product.available = item.product_available or 0
-        lines.append(
-            CartLine(item=item, product=product, problem=_line_problem(item=item, product=product))
-        )
-    return lines
-
-
-def cart_summary(*, cart: Cart | None) -> CartSummary:
-    """Lines, total, unit count and problems of `cart` (None: an empty cart). One query."""
-    return CartSummary(lines=cart_lines(cart=cart))
-
-
-def cart_problems(*, cart: Cart | None) -> dict[int, str]:
-    """What stops `cart` from being checked out: product id -> message for the shopper
-    ("Only 2 left — reduce the quantity", "Sold out — remove it", ...). Empty when the
-    cart can be checked out (or is empty). One query.
-
-    The checkout must refuse a cart for which this is not empty; the cart page shows
-    the same messages on the lines concerned.
-    """
-    return cart_summary(cart=cart).problems
-
-
-# -------------------------------------------------------------------------- services
 
 
 def cart_get_or_create(*, request: HttpRequest) -> Cart:
@@ -359,3 +226,14 @@ def cart_merge(*, source: Cart, target: Cart) -> list[MergeAdjustment]:
     source.delete()
     _touch(cart_id=target.pk)
     return adjustments
+
+
+def cart_remove_bought(*, user_id: int, needed: Mapping[int, int]) -> None:
+    """Take units a shopper just paid for out of their cart (a line bought in full goes)."""
+    for item in CartItem.objects.filter(cart__user_id=user_id, product_id__in=needed):
+        if item.quantity <= needed[item.product_id]:
+            item.delete()
+        else:
+            CartItem.objects.filter(pk=item.pk).update(
+                quantity=F("quantity") - needed[item.product_id]
+            )

@@ -1,0 +1,219 @@
+"""Bringing an order in line with its Checkout Session: paid, processing or canceled.
+
+Every transition is a conditional change made under a row lock on the order, inside a
+transaction, so a late, repeated or concurrent event is a no-op. Locks are taken in
+one order everywhere: the order row first, then its products by id.
+"""
+
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.models import Product
+from checkout import gateway
+from checkout.exceptions import UnknownOrder
+from checkout.models import Order, OrderLine, StockReservation
+from checkout.services.cart import cart_remove_bought
+from checkout.services.emails import order_confirmation_send
+from checkout.services.refunds import order_refund_request
+
+logger = logging.getLogger(__name__)
+
+S = Order.Status
+OPEN_STATUSES = (S.PENDING, S.PROCESSING)
+
+
+def order_fulfil(*, session_id: str) -> Order:
+    """Bring the order of a Checkout Session in line with what Stripe says of it.
+
+    Called by the webhook, the success page and the sweeper; safe to run any number of
+    times, concurrently: the order is fulfilled at most once. Raises GatewayError when
+    Stripe cannot be reached and UnknownOrder when the session names no order here.
+    """
+    return order_sync_from_session(session=gateway.session_retrieve(session_id=session_id))
+
+
+def order_sync_from_session(*, session: gateway.CheckoutSession) -> Order:
+    """Apply what `session` says to its order, and return the order.
+
+    - complete and paid (or needing no payment): the order is fulfilled
+      (`order_mark_paid`);
+    - complete but unpaid (a delayed method): processing, or canceled when Stripe
+      reports the payment intent failed;
+    - expired: canceled, holds released;
+    - open: nothing changes.
+
+    Each step is idempotent and never goes backwards, so a stale session read later
+    than a newer one changes nothing. Raises UnknownOrder when the session names no
+    order of this shop, or an order whose own session is another one (a forged or
+    crossed reference); GatewayError when Stripe must be asked and cannot be reached.
+    """
+    order = Order.objects.filter(pk=session.order_id).first() if session.order_id else None
+    if order is None:
+        raise UnknownOrder(f"session {session.id} names no order of this shop")
+    if order.stripe_session_id and order.stripe_session_id != session.id:
+        raise UnknownOrder(f"session {session.id} is not the session of order {order.pk}")
+    if session.status == "complete":
+        if session.payment_status != "unpaid":
+            return order_mark_paid(order_id=order.pk, session=session)
+        status = (
+            gateway.payment_intent_status(payment_intent_id=session.payment_intent)
+            if session.payment_intent
+            else "processing"
+        )
+        if status in ("requires_payment_method", "canceled"):
+            return order_cancel(order_id=order.pk, reason="The delayed payment failed")
+        return order_mark_processing(order_id=order.pk, session=session)
+    if session.status == "expired":
+        return order_cancel(order_id=order.pk, reason="The checkout expired")
+    return order
+
+
+def _record_stripe_fields(order: Order, session: gateway.CheckoutSession) -> None:
+    order.stripe_session_id = order.stripe_session_id or session.id
+    order.stripe_payment_intent_id = session.payment_intent or order.stripe_payment_intent_id
+    order.stripe_amount_total = session.amount_total
+    order.stripe_currency = session.currency
+
+
+@transaction.atomic
+def order_mark_paid(*, order_id: int, session: gateway.CheckoutSession) -> Order:
+    """Fulfil a paid order exactly once: decrement stock, consume holds, clear the cart.
+
+    Locks the order, then its products in id order. An order already paid, refunding or
+    refunded is returned unchanged. Three steps:
+
+    1. the amount check: an amount or currency that differs from the order's flags it
+       for review and fulfils nothing;
+    2. stock gone: if the hold lapsed and the stock went to someone else, the order
+       moves to refunding and a full refund is requested on commit;
+    3. otherwise stock is decremented and the holds consumed.
+
+    A canceled order that Stripe reports paid is fulfilled the same way: paid money is
+    never kept without goods.
+    """
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status in (S.PAID, S.REFUNDING, S.REFUNDED):
+        return order
+    _record_stripe_fields(order, session)
+    if not _amount_matches(order=order, session=session):
+        return order
+
+    now = timezone.now()
+    lines = list(order.lines.all())
+    needed: Counter[int] = Counter()
+    for line in lines:
+        needed[line.product_id or 0] += line.quantity
+    short = _lines_short_of_stock(order=order, lines=lines, needed=needed, now=now)
+    if short:
+        _order_refund_for_stock_gone(order=order, short=short, now=now)
+        return order
+
+    _stock_decrement(needed=needed, now=now)
+    order.reservations.filter(status=StockReservation.Status.ACTIVE).update(
+        status=StockReservation.Status.CONSUMED
+    )
+    order.status = S.PAID
+    order.paid_at = now
+    order.save()
+    if order.from_cart:
+        cart_remove_bought(user_id=order.user_id, needed=needed)
+    transaction.on_commit(lambda: order_confirmation_send(order_id=order.pk))
+    return order
+
+
+def _amount_matches(*, order: Order, session: gateway.CheckoutSession) -> bool:
+    """True when Stripe took the order's amount in its currency; otherwise the order is
+    saved flagged for review (a person looks before anything ships or is refunded)."""
+    if session.amount_total == order.amount_total and session.currency == order.currency:
+        return True
+    order.needs_review = True
+    order.review_reason = (
+        f"Stripe reported {session.amount_total} {session.currency.upper()} for an order "
+        f"of {order.amount_total} {order.currency.upper()}; not fulfilled."
+    )
+    order.save()
+    logger.error("order %s: amount mismatch: %s", order.pk, order.review_reason)
+    return False
+
+
+def _lines_short_of_stock(
+    *, order: Order, lines: list[OrderLine], needed: Counter[int], now: datetime
+) -> list[str]:
+    """Names of the lines whose stock, less other shoppers' live holds, no longer covers
+    them. Locks the products in id order (the order row is already locked)."""
+    products = {
+        p.pk: p
+        for p in list(Product.objects.select_for_update().filter(pk__in=needed).order_by("pk"))
+    }
+    held_by_others = (
+        StockReservation.objects.active(now=now)
+        .filter(product_id__in=needed)
+        .exclude(order=order)
+        .held_by_product()
+    )
+    return [
+        line.name
+        for line in lines
+        if line.product_id not in products
+        or products[line.product_id].stock_on_hand - held_by_others.get(line.product_id, 0)
+        < needed[line.product_id]
+    ]
+
+
+def _order_refund_for_stock_gone(*, order: Order, short: list[str], now: datetime) -> None:
+    order.status = S.REFUNDING
+    order.refunding_at = now
+    order.refund_reason = "Sold out before the payment was confirmed: " + ", ".join(short)
+    order.save()
+    order.reservations.filter(status=StockReservation.Status.ACTIVE).update(
+        status=StockReservation.Status.RELEASED
+    )
+    logger.warning("order %s: paid after its stock was gone; refunding", order.pk)
+    transaction.on_commit(lambda: order_refund_request(order_id=order.pk))
+
+
+def _stock_decrement(*, needed: Counter[int], now: datetime) -> None:
+    for pid, quantity in sorted(needed.items()):
+        # The CHECK constraint (stock_on_hand >= 0) backs this up at the database.
+        Product.objects.filter(pk=pid).update(
+            stock_on_hand=F("stock_on_hand") - quantity, updated_at=now
+        )
+
+
+@transaction.atomic
+def order_mark_processing(*, order_id: int, session: gateway.CheckoutSession) -> Order:
+    """A delayed payment method was accepted but not yet confirmed: keep the hold longer."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status != S.PENDING:
+        return order
+    now = timezone.now()
+    _record_stripe_fields(order, session)
+    order.status = S.PROCESSING
+    order.processing_at = now
+    order.save()
+    order.reservations.filter(status=StockReservation.Status.ACTIVE).update(
+        expires_at=now + timedelta(hours=settings.STOCK_HOLD_ASYNC_HOURS)
+    )
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, order_id: int, reason: str) -> Order:
+    """Cancel a pending or processing order and release its hold; otherwise a no-op."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status not in OPEN_STATUSES:
+        return order
+    order.status = S.CANCELED
+    order.canceled_at = timezone.now()
+    order.cancel_reason = reason
+    order.save()
+    order.reservations.filter(status=StockReservation.Status.ACTIVE).update(
+        status=StockReservation.Status.RELEASED
+    )
+    return order
