@@ -4,6 +4,7 @@ import argparse
 import logging
 import sys
 
+from .faults import check_api_faults
 from .server import Emulator
 
 
@@ -55,12 +56,106 @@ def build_parser() -> argparse.ArgumentParser:
         default=5.0,
         help="seconds before a delayed bank payment settles (5)",
     )
+    faults = parser.add_argument_group(
+        "API faults",
+        "Injected into /v1/ calls only (never the hosted page or /_emulator/ controls); "
+        "change or reset them at run time with POST / DELETE /_emulator/api_faults. "
+        "A reset returns to the values given here.",
+    )
+    faults.add_argument(
+        "--api-latency", type=float, metavar="S", help="sleep S seconds before each API call (0)"
+    )
+    faults.add_argument(
+        "--api-fault-paths",
+        type=parse_paths,
+        metavar="PREFIXES",
+        help="comma-separated path prefixes the faults below and --api-latency apply to "
+        "(default: every /v1/ path), e.g. /v1/refunds,/v1/checkout/sessions",
+    )
+    faults.add_argument(
+        "--api-error-rate",
+        type=float,
+        metavar="SHARE",
+        help="share (0-1) of API calls answered with --api-error-status, not run (0)",
+    )
+    faults.add_argument(
+        "--api-error-status",
+        type=int,
+        choices=(500, 502, 503, 504),
+        help="status of those errors (500)",
+    )
+    faults.add_argument(
+        "--api-throttle-rate",
+        type=float,
+        metavar="SHARE",
+        help="share (0-1) of API calls answered 429 rate_limit with a Retry-After header (0)",
+    )
+    faults.add_argument(
+        "--api-retry-after", type=int, metavar="S", help="Retry-After of those 429s (1)"
+    )
+    faults.add_argument(
+        "--api-drop-rate",
+        type=float,
+        metavar="SHARE",
+        help="share (0-1) of API calls that run, then lose the connection half-way through "
+        "the answer (0)",
+    )
+    faults.add_argument(
+        "--rate-limit",
+        action="store_true",
+        default=None,
+        help="answer 429 rate_limit past Stripe's sandbox limits, as Stripe does",
+    )
+    faults.add_argument(
+        "--rate-limit-global",
+        type=int,
+        metavar="N",
+        help="with --rate-limit: API calls per second in all (25)",
+    )
+    faults.add_argument(
+        "--rate-limit-endpoint",
+        type=int,
+        metavar="N",
+        help="with --rate-limit: calls per second to any one endpoint (25)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
 
 
+# command-line option -> API fault (faults.py)
+API_FAULT_OPTIONS = {
+    "api_latency": "latency",
+    "api_fault_paths": "paths",
+    "api_error_rate": "error_rate",
+    "api_error_status": "error_status",
+    "api_throttle_rate": "throttle_rate",
+    "api_retry_after": "retry_after",
+    "api_drop_rate": "drop_rate",
+    "rate_limit": "rate_limit",
+    "rate_limit_global": "rate_limit_global",
+    "rate_limit_endpoint": "rate_limit_endpoint",
+}
+
+
+def parse_paths(text: str) -> list[str]:
+    paths = [part.strip() for part in text.split(",") if part.strip()]
+    if not all(path.startswith("/") for path in paths):
+        raise argparse.ArgumentTypeError(f"path prefixes must start with '/': {text}")
+    return paths
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    api_faults = {
+        fault: getattr(args, option)
+        for option, fault in API_FAULT_OPTIONS.items()
+        if getattr(args, option) is not None
+    }
+    try:
+        check_api_faults(api_faults)
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -72,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         retry_delays=args.retry_delays,
         async_delay=args.async_delay,
         state_file=args.state_file,
+        api_faults=api_faults,
     )
     base_url = emulator.start(args.host, args.port)
     print(

@@ -9,7 +9,19 @@ import json
 import sys
 from pathlib import Path
 
-NAMES = ("checkout.session", "event", "refund", "payment_intent", "charge", "item")
+NAMES = (
+    "checkout.session",
+    "event",
+    "refund",
+    "payment_intent",
+    "charge",
+    "item",
+    "shipping_rate",
+    "price",
+    "product",
+    "coupon",
+    "promotion_code",
+)
 
 
 def main(argv: list[str]) -> None:

@@ -36,37 +36,22 @@ def list_object(data: list, url: str, has_more: bool = False) -> dict:
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
 
-def line_item(price_data: dict, quantity: int, created: int) -> dict:
+def line_item(price_obj: dict, description: str, quantity: int) -> dict:
+    """A session line; amounts are filled in by ``pricing.update_totals``."""
     obj = _base("item")
-    unit_amount = price_data["unit_amount"]
-    currency = price_data["currency"]
-    amount = unit_amount * quantity
-    name = price_data["product_data"]["name"]
+    amount = price_obj["unit_amount"] * quantity
     obj.update(
         id=new_id("li_"),
         amount_discount=0,
         amount_subtotal=amount,
         amount_tax=0,
         amount_total=amount,
-        currency=currency,
-        description=name,
+        currency=price_obj["currency"],
+        description=description,
         quantity=quantity,
         metadata={},
         adjustable_quantity=None,
-    )
-    obj["price"].update(
-        id=new_id("price_"),
-        active=False,
-        created=created,
-        currency=currency,
-        custom_unit_amount=None,
-        metadata={},
-        product=new_id("prod_", 14),
-        recurring=None,
-        transform_quantity=None,
-        type="one_time",
-        unit_amount=unit_amount,
-        unit_amount_decimal=str(unit_amount),
+        price=copy.deepcopy(price_obj),
     )
     return obj
 
@@ -147,11 +132,143 @@ def checkout_session(params: dict, items: list, created: int, expires_at: int, u
         subscription=None,
         success_url=params["success_url"],
         total_details={"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        ui_mode="hosted",
+        ui_mode="hosted_page",  # API 2026-10-28 says hosted_page (older: hosted)
         url=url,
         wallet_options=None,
     )
     return obj
+
+
+def shipping_rate(data: dict, created: int) -> dict:
+    """A fixed-amount shipping rate; ``data`` is validated ``shipping_rate_data``."""
+    obj = _base("shipping_rate")
+    obj.update(
+        id=new_id("shr_"),
+        active=True,
+        created=created,
+        delivery_estimate=data.get("delivery_estimate"),
+        display_name=data["display_name"],
+        fixed_amount={"amount": data["amount"], "currency": data["currency"]},
+        livemode=False,
+        metadata=dict(data.get("metadata") or {}),
+        tax_behavior=data.get("tax_behavior") or "unspecified",
+        tax_code=data.get("tax_code"),
+        type="fixed_amount",
+    )
+    return obj
+
+
+def product(data: dict, created: int) -> dict:
+    obj = _base("product")
+    obj.update(
+        id=new_id("prod_", 14),
+        active=data.get("active", True),
+        created=created,
+        default_price=None,
+        description=data.get("description"),
+        images=list(data.get("images") or []),
+        livemode=False,
+        marketing_features=[],
+        metadata=dict(data.get("metadata") or {}),
+        name=data["name"],
+        package_dimensions=None,
+        shippable=None,
+        statement_descriptor=None,
+        tax_code=data.get("tax_code"),
+        unit_label=None,
+        updated=created,
+        url=None,
+        type="service",
+    )
+    return obj
+
+
+def price(data: dict, product_id: str, created: int, active: bool = True) -> dict:
+    """A one-time price; inline ``price_data`` prices are made inactive, as Stripe does."""
+    obj = _base("price")
+    obj.update(
+        id=new_id("price_"),
+        active=active,
+        billing_scheme="per_unit",
+        created=created,
+        currency=data["currency"],
+        custom_unit_amount=None,
+        livemode=False,
+        lookup_key=data.get("lookup_key"),
+        metadata=dict(data.get("metadata") or {}),
+        nickname=data.get("nickname"),
+        product=product_id,
+        recurring=None,
+        tax_behavior=data.get("tax_behavior") or "unspecified",
+        tiers_mode=None,
+        transform_quantity=None,
+        type="one_time",
+        unit_amount=data["unit_amount"],
+        unit_amount_decimal=str(data["unit_amount"]),
+    )
+    return obj
+
+
+def coupon(data: dict, created: int) -> dict:
+    obj = _base("coupon")
+    obj.update(
+        id=data.get("id") or new_id("", 8),
+        amount_off=data.get("amount_off"),
+        created=created,
+        currency=data.get("currency"),
+        duration=data.get("duration") or "once",
+        duration_in_months=data.get("duration_in_months"),
+        livemode=False,
+        max_redemptions=data.get("max_redemptions"),
+        metadata=dict(data.get("metadata") or {}),
+        name=data.get("name"),
+        percent_off=data.get("percent_off"),
+        redeem_by=data.get("redeem_by"),
+        times_redeemed=0,
+        valid=True,
+    )
+    return obj
+
+
+def promotion_code(data: dict, created: int) -> dict:
+    obj = _base("promotion_code")
+    restrictions = data.get("restrictions") or {}
+    obj.update(
+        id=new_id("promo_"),
+        active=data.get("active", True),
+        code=data["code"],
+        created=created,
+        customer=None,
+        customer_account=None,
+        expires_at=data.get("expires_at"),
+        livemode=False,
+        max_redemptions=data.get("max_redemptions"),
+        metadata=dict(data.get("metadata") or {}),
+        promotion={"coupon": data["coupon"], "type": "coupon"},
+        restrictions={
+            "first_time_transaction": False,
+            "minimum_amount": restrictions.get("minimum_amount"),
+            "minimum_amount_currency": restrictions.get("minimum_amount_currency"),
+        },
+        times_redeemed=0,
+    )
+    return obj
+
+
+def shipping_cost(rate_id: str) -> dict:
+    return {"amount_subtotal": 0, "amount_tax": 0, "amount_total": 0, "shipping_rate": rate_id}
+
+
+def address(fields: dict | None) -> dict:
+    return {**_NULL_ADDRESS, **(fields or {})}
+
+
+def collected_information(name: str, shipping_address: dict) -> dict:
+    return {
+        "business_name": None,
+        "individual_name": None,
+        "shipping_details": {"address": address(shipping_address), "name": name},
+    }
 
 
 def customer_details(email: str) -> dict:

@@ -18,13 +18,15 @@ th, td { padding: .4rem 0; text-align: left; border-bottom: 1px solid #e3e8ee; }
 td.num, th.num { text-align: right; }
 tfoot td { font-weight: 700; border-bottom: 0; }
 label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
-input[type=email], input[type=text] { width: 100%; padding: .6rem .7rem; font: inherit;
+input[type=email], input[type=text], select { width: 100%; padding: .6rem .7rem; font: inherit;
   border: 1px solid #c1c9d2; border-radius: 6px; }
 fieldset { border: 1px solid #c1c9d2; border-radius: 6px; margin: 1rem 0; padding: .5rem 1rem; }
 fieldset label { display: inline; font-weight: 400; margin: 0 1rem 0 .3rem; }
 button { width: 100%; padding: .8rem; font: inherit; font-weight: 600; color: #fff;
   background: #635bff; border: 0; border-radius: 6px; cursor: pointer; margin-top: 1rem; }
 button:focus, input:focus, a:focus { outline: 3px solid #a5b4fc; outline-offset: 1px; }
+button.secondary { width: auto; padding: .4rem .8rem; margin-top: .5rem; color: #1a1f36;
+  background: #e3e8ee; }
 .error { color: #b3093c; background: #fde8ee; padding: .6rem .8rem; border-radius: 6px; }
 .hint { color: #4f566b; font-size: .85rem; }
 a { color: #4b44d6; }
@@ -40,6 +42,119 @@ def _layout(title: str, body: str) -> str:
     )
 
 
+def needs_billing_country(session: dict) -> bool:
+    """The page asks for a billing country when tax needs one or the session requires it."""
+    if session["billing_address_collection"] == "required":
+        return True
+    return session["automatic_tax"]["enabled"] and not session["shipping_address_collection"]
+
+
+def _estimate(rate: dict) -> str:
+    estimate = rate["delivery_estimate"] or {}
+    low, high = estimate.get("minimum"), estimate.get("maximum")
+    if not low and not high:
+        return ""
+    unit = ((low or high)["unit"]).replace("_", " ")
+    if low and high:
+        return f" ({low['value']}–{high['value']} {unit}s)"
+    bound = low or high
+    return f" ({'at least' if low else 'up to'} {bound['value']} {unit}s)"
+
+
+def _select(name: str, label: str, choices: list[str], chosen: str) -> str:
+    options = "".join(
+        f'<option value="{escape(c)}"{" selected" if c == chosen else ""}>{escape(c)}</option>'
+        for c in choices
+    )
+    return (
+        f'<label for="{name}">{label}</label>\n<select id="{name}" name="{name}">{options}</select>'
+    )
+
+
+def _text(name: str, label: str, value: str, autocomplete: str, required: bool = True) -> str:
+    req = " required" if required else ""
+    return (
+        f'<label for="{name}">{label}</label>\n<input type="text" id="{name}" name="{name}" '
+        f'value="{escape(value)}" autocomplete="{autocomplete}"{req}>'
+    )
+
+
+def _shipping_fields(session: dict, rates: list, form: dict) -> str:
+    html = ""
+    collection = session["shipping_address_collection"]
+    if collection:
+        countries = collection["allowed_countries"]
+        html += (
+            "<fieldset>\n<legend>Shipping address</legend>\n"
+            + _text("shipping_name", "Full name", form.get("shipping_name", ""), "shipping name")
+            + _text("shipping_line1", "Address", form.get("shipping_line1", ""), "address-line1")
+            + _text(
+                "shipping_line2",
+                "Address line 2",
+                form.get("shipping_line2", ""),
+                "address-line2",
+                required=False,
+            )
+            + _text(
+                "shipping_postal_code",
+                "Postal code",
+                form.get("shipping_postal_code", ""),
+                "postal-code",
+                required=False,
+            )
+            + _text("shipping_city", "City", form.get("shipping_city", ""), "address-level2")
+            + _text(
+                "shipping_state",
+                "State or region",
+                form.get("shipping_state", ""),
+                "address-level1",
+                required=False,
+            )
+            + _select(
+                "shipping_country",
+                "Country",
+                countries,
+                form.get("shipping_country", countries[0]),
+            )
+            + "\n</fieldset>\n"
+        )
+    if rates:
+        chosen = form.get("shipping_rate")
+        if chosen is None:
+            current = session["shipping_cost"]["shipping_rate"]
+            chosen = str(next(i for i, r in enumerate(rates) if r["id"] == current))
+        radios = "\n".join(
+            f'<input type="radio" id="shipping_rate_{i}" name="shipping_rate" value="{i}"'
+            f"{' checked' if str(i) == chosen else ''}>\n"
+            f'<label for="shipping_rate_{i}">{escape(rate["display_name"])}: '
+            f"{escape(format_amount(rate['fixed_amount']['amount'], session['currency']))}"
+            f"{escape(_estimate(rate))}</label><br>"
+            for i, rate in enumerate(rates)
+        )
+        html += f"<fieldset>\n<legend>Shipping method</legend>\n{radios}\n</fieldset>\n"
+    return html
+
+
+def _summary_rows(session: dict) -> str:
+    currency = session["currency"]
+    details = session["total_details"]
+    rows = []
+    if details["amount_discount"]:
+        amount = format_amount(-details["amount_discount"], currency)
+        rows.append(("Discount", "discount", amount))
+    if session["shipping_cost"] is not None:
+        rows.append(("Shipping", "shipping", format_amount(details["amount_shipping"], currency)))
+    if session["automatic_tax"]["enabled"]:
+        if session["automatic_tax"]["status"] == "complete":
+            rows.append(("Tax", "tax", format_amount(details["amount_tax"], currency)))
+        else:
+            rows.append(("Tax", "tax", "calculated from your address"))
+    return "\n".join(
+        f'<tr><td colspan="2">{label}</td><td class="num" id="{ident}">{escape(value)}</td></tr>'
+        for label, ident, value in rows
+    )
+
+
 def checkout_page(
     session: dict,
     items: list,
@@ -47,12 +162,18 @@ def checkout_page(
     email: str | None = None,
     card: str = "",
     delayed: bool = False,
+    rates: list | None = None,
+    form: dict | None = None,
+    countries: list[str] | None = None,
 ) -> str:
+    """The payment form; ``form`` holds what the shopper typed (field name -> value)."""
+    form = form or {}
+    rates = rates or []
     sid = escape(session["id"])
     currency = session["currency"]
     rows = "\n".join(
         f'<tr><td>{escape(item["description"])}</td><td class="num">{item["quantity"]}</td>'
-        f'<td class="num">{escape(format_amount(item["amount_total"], currency))}</td></tr>'
+        f'<td class="num">{escape(format_amount(item["amount_subtotal"], currency))}</td></tr>'
         for item in items
     )
     total = escape(format_amount(session["amount_total"], currency))
@@ -63,6 +184,25 @@ def checkout_page(
     error_html = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     card_checked = "" if delayed else " checked"
     delayed_checked = " checked" if delayed else ""
+    extra = _shipping_fields(session, rates, form)
+    if needs_billing_country(session):
+        chosen = form.get("billing_country", countries[0] if countries else "")
+        extra += _select("billing_country", "Billing country", countries or [], chosen) + "\n"
+    promo = ""
+    if session["allow_promotion_codes"]:
+        # A form of its own, so that Enter in the payment form pays rather than applies.
+        applied = ""
+        if session["discounts"]:
+            applied = '<p class="hint" role="status">Promotion code applied.</p>\n'
+        promo = (
+            f'<form method="post" action="/pay/{sid}">\n'
+            '<input type="hidden" name="action" value="apply">\n'
+            '<label for="promotion_code">Promotion code</label>\n'
+            '<input type="text" id="promotion_code" name="promotion_code" '
+            f'value="{escape(form.get("promotion_code", ""))}" autocomplete="off">\n'
+            '<button type="submit" class="secondary">Apply code</button>\n'
+            f"{applied}</form>\n"
+        )
     body = f"""<span class="badge">Test mode (Stripe emulator)</span>
 <h1>Pay {total}</h1>
 <table>
@@ -72,13 +212,15 @@ def checkout_page(
 <tbody>
 {rows}
 </tbody>
-<tfoot><tr><td colspan="2">Total</td><td class="num" id="total">{total}</td></tr></tfoot>
+<tfoot>
+{_summary_rows(session)}
+<tr><td colspan="2">Total</td><td class="num" id="total">{total}</td></tr></tfoot>
 </table>
 {error_html}
-<form method="post" action="/pay/{sid}">
+{promo}<form method="post" action="/pay/{sid}">
 <label for="email">Email</label>
 <input type="email" id="email" name="email" value="{email_value}" autocomplete="email" required>
-<label for="card_number">Card number</label>
+{extra}<label for="card_number">Card number</label>
 <input type="text" id="card_number" name="card_number" value="{escape(card)}"
  inputmode="numeric" autocomplete="cc-number" placeholder="4242 4242 4242 4242">
 <p class="hint">4242 4242 4242 4242 pays; 4000 0000 0000 0002 and

@@ -9,25 +9,32 @@ Programmatic use (tests)::
 """
 
 import base64
+import contextlib
 import json
 import logging
 import re
 import secrets
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import page
+from . import api, page, pricing
+from .faults import ApiFaults
 from .forms import FormError, parse_form
 from .objects import API_VERSION
-from .store import Store, StripeError, as_expand, as_str, paginate, reject_unknown
+from .store import ADDRESS_FIELDS, Store, StripeError
 from .webhooks import Dispatcher
 
 log = logging.getLogger("stripe_emulator")
 
 MAX_BODY = 1_000_000
-SID = r"(?P<sid>[A-Za-z0-9_]+)"
+RATE_LIMIT_MESSAGE = (
+    "Request rate limit exceeded. You can learn more about rate limits here "
+    "https://stripe.com/docs/rate-limits."
+)
+SID = api.SID
 
 
 class Emulator:
@@ -43,8 +50,11 @@ class Emulator:
         state_file: str | None = None,
         tick_interval: float = 0.5,
         delivery_timeout: float = 10.0,
+        api_faults: dict | None = None,
     ):
         self.public_url = public_url
+        # API faults given here (the command line's) are also what a reset returns to.
+        self.api_faults = ApiFaults(**(api_faults or {}))
         self.tick_interval = tick_interval
         self.dispatcher = Dispatcher(webhook_url, webhook_secret, retry_delays, delivery_timeout)
         self.store = Store(
@@ -126,10 +136,15 @@ class Emulator:
     def set_faults(self, **faults) -> dict:
         return self.dispatcher.set_faults(faults)
 
+    def set_api_faults(self, **faults) -> dict:
+        """Change API faults (see faults.py); ValueError for unknown names or bad values."""
+        return self.api_faults.set(faults)
+
     def reset(self) -> None:
         with self.store.lock:
             self.store.reset()
             self.dispatcher.reset()
+            self.api_faults.reset()
 
 
 def _json_error(status: int, message: str, type_: str = "invalid_request_error") -> StripeError:
@@ -204,9 +219,7 @@ class Handler(BaseHTTPRequestHandler):
             body = self._read_body()
             path = url.path
             if path.startswith("/v1/"):
-                status, data, headers = self._api(method, path, url.query, body, request_id)
-                headers.update({"Request-Id": request_id, "Stripe-Version": API_VERSION})
-                self._send_json(status, data, headers)
+                self._api_call(method, path, url.query, body, request_id)
             elif path.startswith("/pay/"):
                 self._page(method, path[len("/pay/") :].strip("/"), body)
             elif path.startswith("/_emulator/"):
@@ -226,6 +239,52 @@ class Handler(BaseHTTPRequestHandler):
                 log.warning("could not send the error response (client gone?)")
 
     # -- the Stripe API --------------------------------------------------------------------
+
+    def _api_call(self, method, path, query, body, request_id) -> None:
+        """One /v1/ call, with the API faults (faults.py) applied around it."""
+        faults = self.emulator.api_faults
+        headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION}
+        if faults.over_rate_limit(self._endpoint(method, path)):
+            err = StripeError(429, RATE_LIMIT_MESSAGE, code="rate_limit")
+            return self._send_json(429, err.body(), headers)
+        delay = faults.latency(path)
+        if delay:
+            time.sleep(delay)
+        retry_after = faults.throttle(path)
+        if retry_after is not None:
+            err = StripeError(429, RATE_LIMIT_MESSAGE, code="rate_limit")
+            return self._send_json(429, err.body(), {**headers, "Retry-After": str(retry_after)})
+        error_status = faults.error(path)
+        if error_status is not None:
+            err = StripeError(error_status, "An unknown error occurred", type="api_error")
+            return self._send_json(error_status, err.body(), headers)
+        status, data, more = self._api(method, path, query, body, request_id)
+        headers.update(more)
+        if faults.drop(path):
+            return self._send_cut(status, data, headers)
+        self._send_json(status, data, headers)
+
+    def _send_cut(self, status: int, data, headers: dict) -> None:
+        """Start the answer, send half its body, and drop the connection."""
+        body = (json.dumps(data, indent=2) + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _endpoint(self, method: str, path: str) -> str:
+        """``GET /v1/checkout/sessions/{id}``: what Stripe's per-endpoint limit counts."""
+        try:
+            return self._route(method, path)[1]
+        except StripeError:
+            return f"{method} {path.rstrip('/')}"
 
     def _authenticate(self) -> str:
         header = self.headers.get("Authorization", "")
@@ -255,7 +314,7 @@ class Handler(BaseHTTPRequestHandler):
             params = parse_form(body if method == "POST" else query)
         except FormError as exc:
             raise StripeError(400, str(exc), param=exc.param) from None
-        route = self._route(method, path)
+        route = self._route(method, path)[0]
         store = self.emulator.store
         ikey = self.headers.get("Idempotency-Key") if method == "POST" else None
         if ikey is not None and len(ikey) > 255:
@@ -295,89 +354,7 @@ class Handler(BaseHTTPRequestHandler):
             return status, data, headers
 
     def _route(self, method: str, path: str):
-        store = self.emulator.store
-        routes = [
-            ("POST", r"/v1/checkout/sessions", self._create_session),
-            ("GET", r"/v1/checkout/sessions", self._list_sessions),
-            ("GET", rf"/v1/checkout/sessions/{SID}", self._get_session),
-            ("GET", rf"/v1/checkout/sessions/{SID}/line_items", self._list_line_items),
-            ("POST", rf"/v1/checkout/sessions/{SID}/expire", self._expire_session),
-            ("POST", r"/v1/refunds", store.create_refund),
-            ("GET", rf"/v1/refunds/{SID}", lambda p, sid: self._get(p, store.refund(sid))),
-            (
-                "GET",
-                rf"/v1/payment_intents/{SID}",
-                lambda p, sid: self._get(p, store.payment_intent(sid)),
-            ),
-            (
-                "GET",
-                rf"/v1/charges/{SID}",
-                lambda p, sid: self._get(p, store._get("charges", sid, "charge")),
-            ),
-            ("GET", r"/v1/events", self._list_events),
-            ("GET", rf"/v1/events/{SID}", lambda p, sid: self._get(p, store.event(sid))),
-        ]
-        path = path.rstrip("/")
-        for route_method, pattern, func in routes:
-            match = re.fullmatch(pattern, path)
-            if match and route_method == method:
-                return lambda params: func(params, **match.groupdict())
-        raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
-
-    def _get(self, params: dict, obj: dict) -> dict:
-        reject_unknown(params, {"expand"})
-        return self.emulator.store.expand(obj, as_expand(params))
-
-    def _create_session(self, params):
-        store = self.emulator.store
-        session = store.create_session(params)
-        return store.expand(session, as_expand(params))
-
-    def _get_session(self, params, sid):
-        store = self.emulator.store
-        reject_unknown(params, {"expand"})
-        return store.expand(store.session(sid), as_expand(params))
-
-    def _expire_session(self, params, sid):
-        store = self.emulator.store
-        reject_unknown(params, {"expand"})
-        expand = store.check_expand("checkout.session", as_expand(params))
-        return store.expand(store.expire_session(sid), expand)
-
-    def _list_line_items(self, params, sid):
-        reject_unknown(params, {"limit", "starting_after", "ending_before", "expand"})
-        items = self.emulator.store.line_items(sid)
-        url = f"/v1/checkout/sessions/{sid}/line_items"
-        return paginate(items, params, url, "item")
-
-    def _list_sessions(self, params):
-        allowed = {"limit", "starting_after", "ending_before", "status", "payment_intent"}
-        reject_unknown(params, allowed | {"expand"})
-        store = self.emulator.store
-        expand = as_expand(params)
-        store.check_expand("checkout.session", expand, "data.")
-        sessions = list(reversed(store.state["sessions"].values()))
-        status = params.get("status")
-        if status is not None:
-            if status not in ("open", "complete", "expired"):
-                raise StripeError(400, f"Invalid status: {status}", param="status")
-            sessions = [s for s in sessions if s["status"] == status]
-        if params.get("payment_intent"):
-            sessions = [s for s in sessions if s["payment_intent"] == params["payment_intent"]]
-        result = paginate(sessions, params, "/v1/checkout/sessions", "checkout.session")
-        result["data"] = [store.expand(s, expand, "data.") for s in result["data"]]
-        return result
-
-    def _list_events(self, params):
-        reject_unknown(params, {"limit", "starting_after", "ending_before", "type", "expand"})
-        events = list(reversed(self.emulator.store.state["events"].values()))
-        wanted = as_str(params.get("type"), "type", 200)
-        if wanted:
-            if wanted.endswith(".*"):
-                events = [e for e in events if e["type"].startswith(wanted[:-1])]
-            else:
-                events = [e for e in events if e["type"] == wanted]
-        return paginate(events, params, "/v1/events", "event")
+        return api.route(self.emulator.store, method, path)
 
     # -- the hosted page -------------------------------------------------------------------
 
@@ -392,27 +369,73 @@ class Handler(BaseHTTPRequestHandler):
                 store.expire_session(sid)
             if session["status"] != "open":
                 return self._send_html(200 if method == "GET" else 400, page.closed_page(session))
+            rates = [
+                store.state["shipping_rates"][option["shipping_rate"]]
+                for option in session["shipping_options"]
+            ]
+            countries = sorted(pricing.TAX_RATES)
+            default_country = pricing.DEFAULT_COUNTRY.get(session["currency"], "US")
+            countries.insert(0, countries.pop(countries.index(default_country)))
+
+            def render(status, error=None, form=None):
+                form = form or {}
+                html = page.checkout_page(
+                    session,
+                    items,
+                    error,
+                    form.get("email"),
+                    form.get("card_number", ""),
+                    form.get("method") == "delayed",
+                    rates,
+                    form,
+                    countries,
+                )
+                return self._send_html(status, html)
+
             if method == "GET":
-                return self._send_html(200, page.checkout_page(session, items))
+                return render(200)
             if method != "POST":
                 raise StripeError(405, f"Method {method} not allowed here.")
             try:
-                form = parse_form(body)
+                parsed = parse_form(body)
             except FormError:
-                form = {}
-            email = form.get("email") if isinstance(form.get("email"), str) else ""
-            card = form.get("card_number") if isinstance(form.get("card_number"), str) else ""
-            delayed = form.get("method") == "delayed"
+                parsed = {}
+            form = {key: value for key, value in parsed.items() if isinstance(value, str)}
             try:
-                store.pay(sid, card, delayed, email)
+                if form.get("action") == "apply":
+                    store.apply_promotion_code(sid, form.get("promotion_code", ""))
+                    return render(200, form={"promotion_code": form.get("promotion_code", "")})
+                store.pay(
+                    sid,
+                    form.get("card_number", ""),
+                    form.get("method") == "delayed",
+                    form.get("email", ""),
+                    **self._page_choices(session, form),
+                )
             except StripeError as exc:
-                html = page.checkout_page(session, items, exc.message, email, card, delayed)
-                return self._send_html(exc.status, html)
+                return render(exc.status, exc.message, form)
             target = session["success_url"].replace("{CHECKOUT_SESSION_ID}", sid)
         self.send_response(303)
         self.send_header("Location", target)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    @staticmethod
+    def _page_choices(session: dict, form: dict) -> dict:
+        """The hosted form's shipping and billing fields as ``Store.pay`` arguments."""
+        choices = {}
+        if session["shipping_address_collection"]:
+            choices["shipping_name"] = form.get("shipping_name", "")
+            choices["shipping_address"] = {
+                field: form.get(f"shipping_{field}", "") for field in ADDRESS_FIELDS
+            }
+        if session["shipping_options"] and re.fullmatch(
+            r"[0-9]{1,2}", form.get("shipping_rate", "")
+        ):
+            choices["shipping_rate"] = int(form["shipping_rate"])
+        if page.needs_billing_country(session):
+            choices["billing_address"] = {"country": form.get("billing_country", "")}
+        return choices
 
     # -- /_emulator/ controls --------------------------------------------------------------
 
@@ -449,6 +472,18 @@ class Handler(BaseHTTPRequestHandler):
                     return 200, emu.dispatcher.set_faults(data)
                 except ValueError as exc:
                     raise StripeError(400, str(exc)) from None
+        if path == "api_faults":
+            if method == "GET":
+                return 200, emu.api_faults.snapshot()
+            if method == "DELETE":
+                return 200, emu.api_faults.reset()
+            if method == "POST":
+                try:
+                    return 200, emu.api_faults.set(data)
+                except ValueError as exc:
+                    raise StripeError(400, str(exc)) from None
+        if route == ("GET", "api_faults/injected"):
+            return 200, dict(emu.api_faults.injected)
         if route == ("POST", "reset"):
             emu.reset()
             return 200, {"reset": True}
@@ -467,11 +502,22 @@ class Handler(BaseHTTPRequestHandler):
             sid = match["sid"]
             with store.lock:
                 if match["action"] == "pay":
+                    rate = data.get("shipping_rate")
+                    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int)):
+                        raise StripeError(
+                            400, "shipping_rate must be an option's index.", param="shipping_rate"
+                        )
+                    code = data.get("promotion_code")
                     session = store.pay(
                         sid,
                         str(data.get("card", "4242424242424242")),
                         bool(data.get("delayed", False)),
                         None if data.get("email") is None else str(data["email"]),
+                        shipping_name=data.get("shipping_name"),
+                        shipping_address=data.get("shipping_address"),
+                        shipping_rate=rate,
+                        promotion_code=None if code is None else str(code),
+                        billing_address=data.get("billing_address"),
                     )
                 else:
                     succeed = data.get("succeed")

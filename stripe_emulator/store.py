@@ -1,9 +1,13 @@
 """The emulator's state and business rules: sessions, payments, refunds, expiry and events.
 
+Catalog objects (shipping rates, prices, coupons, promotion codes) are validated in
+catalog.py, a session's amounts computed in pricing.py.
+
 Everything here runs under ``Store.lock`` (re-entrant).  The state is one JSON-able dict,
 saved to ``state_file`` (if any) after each change.  Events are handed to ``on_event``.
 """
 
+import copy
 import json
 import logging
 import os
@@ -13,14 +17,27 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import objects
+from . import catalog, objects, pricing
+from .validation import (
+    StripeError,
+    as_bool,
+    as_expand,
+    as_hash,
+    as_int,
+    as_metadata,
+    as_str,
+    as_url,
+    invalid,
+    missing,
+    no_such,
+    reject_unknown,
+)
 
 log = logging.getLogger("stripe_emulator")
 
 MIN_EXPIRY = 30 * 60
 MAX_EXPIRY = 24 * 60 * 60
 EXPIRY_SLACK = 5  # seconds of grace on both bounds, for clients computing "now" a bit early
-MAX_AMOUNT = 99_999_999
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
 SUCCESS_CARD = "4242424242424242"
@@ -42,6 +59,10 @@ DECLINES = {
     ),
 }
 INCORRECT = ("incorrect_number", None, "Your card number is incorrect.")
+ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")
+# what the pay control endpoint ships to when a session wants an address and none is given
+DEFAULT_SHIPPING_NAME = "Jenny Rosen"
+DEFAULT_ADDRESS = {"line1": "1 Test Street", "city": "Testville", "postal_code": "12345"}
 
 SESSION_PARAMS = {
     "mode",
@@ -60,6 +81,11 @@ SESSION_PARAMS = {
     "billing_address_collection",
     "allow_promotion_codes",
     "customer_creation",
+    "shipping_address_collection",
+    "shipping_options",
+    "discounts",
+    "automatic_tax",
+    "ui_mode",
 }
 
 
@@ -70,138 +96,6 @@ EXPANDABLE = {
     "charge": {"payment_intent": "payment_intents"},
     "refund": {"charge": "charges", "payment_intent": "payment_intents"},
 }
-
-
-class StripeError(Exception):
-    """An error answered in Stripe's envelope."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type: str = "invalid_request_error",
-        code: str | None = None,
-        param: str | None = None,
-        decline_code: str | None = None,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.type = type
-        self.code = code
-        self.param = param
-        self.decline_code = decline_code
-
-    def body(self) -> dict:
-        error = {
-            "type": self.type,
-            "code": self.code,
-            "message": self.message,
-            "param": self.param,
-            "doc_url": f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
-            if self.code
-            else None,
-        }
-        if self.decline_code:
-            error["decline_code"] = self.decline_code
-        return {"error": error}
-
-
-def missing(param: str) -> StripeError:
-    return StripeError(
-        400, f"Missing required param: {param}.", code="parameter_missing", param=param
-    )
-
-
-def invalid(param: str, message: str, code: str | None = "parameter_invalid") -> StripeError:
-    return StripeError(400, message, code=code, param=param)
-
-
-def no_such(kind: str, ident: str, param: str | None = "id") -> StripeError:
-    return StripeError(404, f"No such {kind}: '{ident}'", code="resource_missing", param=param)
-
-
-def reject_unknown(params: dict, allowed: set, prefix: str = "") -> None:
-    for key in params:
-        if key not in allowed:
-            name = f"{prefix}[{key}]" if prefix else key
-            raise StripeError(
-                400,
-                f"Received unknown parameter: {name}",
-                code="parameter_unknown",
-                param=name,
-            )
-
-
-def as_int(value, param: str, minimum: int | None = None, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise invalid(param, f"Invalid integer: {value!r}", "parameter_invalid_integer")
-    if isinstance(value, str):
-        if not re.fullmatch(r"-?\d{1,18}", value.strip()):
-            raise invalid(param, f"Invalid integer: {value}", "parameter_invalid_integer")
-        value = int(value)
-    if minimum is not None and value < minimum:
-        raise invalid(param, f"This value must be greater than or equal to {minimum}.")
-    if maximum is not None and value > maximum:
-        raise invalid(param, f"This value must be less than or equal to {maximum}.")
-    return value
-
-
-def as_str(value, param: str, max_len: int = 5000, required: bool = False) -> str | None:
-    if value is None:
-        if required:
-            raise missing(param)
-        return None
-    if not isinstance(value, str):
-        raise invalid(
-            param, f"Invalid string: {param} must be a string.", "parameter_invalid_string"
-        )
-    if required and not value.strip():
-        raise invalid(param, f"{param} cannot be empty.", "parameter_invalid_empty")
-    if len(value) > max_len:
-        raise invalid(param, f"{param} must be at most {max_len} characters.")
-    return value
-
-
-def as_hash(value, param: str) -> dict:
-    if value is None:
-        return {}
-    if value == "":  # Stripe accepts an empty string to mean "empty hash"
-        return {}
-    if not isinstance(value, dict):
-        raise invalid(param, f"Invalid hash: {param} must be a hash.", "parameter_invalid_hash")
-    return value
-
-
-def as_metadata(value, param: str) -> dict:
-    meta = as_hash(value, param)
-    if len(meta) > 50:
-        raise invalid(param, "Metadata can have at most 50 keys.")
-    for key, val in meta.items():
-        if len(key) > 40:
-            raise invalid(f"{param}[{key}]", "Metadata keys can be at most 40 characters long.")
-        if not isinstance(val, str):
-            raise invalid(f"{param}[{key}]", "Metadata values must be strings.")
-        if len(val) > 500:
-            raise invalid(f"{param}[{key}]", "Metadata values can be at most 500 characters long.")
-    return dict(meta)
-
-
-def as_url(value, param: str, required: bool) -> str | None:
-    url = as_str(value, param, 5000, required)
-    if url is not None and not re.match(r"^https?://[^\s/]+", url):
-        raise invalid(param, f"Not a valid URL: {url}", "url_invalid")
-    return url
-
-
-def as_expand(params: dict) -> list[str]:
-    expand = params.get("expand") or []
-    if isinstance(expand, str):
-        expand = [expand]
-    if not isinstance(expand, list) or not all(isinstance(e, str) for e in expand):
-        raise invalid("expand", "Invalid array: expand must be a list of strings.")
-    return expand
 
 
 def normalize_card(number: str | None) -> str:
@@ -229,6 +123,11 @@ def empty_state() -> dict:
         "payment_intents": {},
         "charges": {},
         "refunds": {},
+        "shipping_rates": {},
+        "products": {},
+        "prices": {},
+        "coupons": {},
+        "promotion_codes": {},
         "events": {},
         "idempotency": {},
         "pending_async": {},
@@ -329,7 +228,7 @@ class Store:
         if len(lines) > 100:
             raise invalid("line_items", "You can have at most 100 line items.")
         now = self.now()
-        items = [self._line_item(line, i, now) for i, line in enumerate(lines)]
+        items = [self._line_item(line, i) for i, line in enumerate(lines)]
         currencies = {item["currency"] for item in items}
         if len(currencies) > 1:
             raise invalid("line_items", "All line items must use the same currency.")
@@ -363,9 +262,23 @@ class Store:
         reject_unknown(pi_data, {"metadata", "description"}, "payment_intent_data")
         pi_meta = as_metadata(pi_data.get("metadata"), "payment_intent_data[metadata]")
         pi_desc = as_str(pi_data.get("description"), "payment_intent_data[description]", 1000)
-        for name in ("locale", "submit_type", "billing_address_collection", "customer_creation"):
+        for name in ("locale", "submit_type", "customer_creation"):
             as_str(params.get(name), name, 100)
+        billing = as_str(params.get("billing_address_collection"), "billing_address_collection")
+        if billing not in (None, "auto", "required"):
+            raise invalid("billing_address_collection", "Must be one of auto, required.")
+        ui_mode = as_str(params.get("ui_mode"), "ui_mode", 20)
+        if ui_mode not in (None, "hosted_page"):
+            raise invalid("ui_mode", f"Invalid ui_mode: {ui_mode}. The emulator has hosted_page.")
+        collection = catalog.address_collection(params.get("shipping_address_collection"))
+        tax = as_hash(params.get("automatic_tax"), "automatic_tax")
+        reject_unknown(tax, {"enabled", "liability"}, "automatic_tax")
+        automatic_tax = as_bool(tax.get("enabled"), "automatic_tax[enabled]", False)
+        promo_allowed = as_bool(params.get("allow_promotion_codes"), "allow_promotion_codes", False)
         self.check_expand("checkout.session", as_expand(params))
+        currency = items[0]["currency"]
+        rates = catalog.shipping_options(self, params.get("shipping_options"), currency)
+        discounts = self._session_discounts(params.get("discounts"), promo_allowed, items)
 
         sid = objects.new_id("cs_test_a1", 56)
         clean = {
@@ -381,46 +294,45 @@ class Store:
         session = objects.checkout_session(
             clean, items, now, expires_at, f"{self.public_url}/pay/{sid}"
         )
+        session.update(
+            allow_promotion_codes=promo_allowed or None,
+            billing_address_collection=billing,
+            shipping_address_collection=collection,
+            shipping_options=[
+                {"shipping_amount": r["fixed_amount"]["amount"], "shipping_rate": r["id"]}
+                for r in rates
+            ],
+            discounts=discounts,
+        )
+        session["automatic_tax"]["enabled"] = automatic_tax
+        if rates:  # Checkout preselects the first option
+            session["shipping_cost"] = objects.shipping_cost(rates[0]["id"])
+        pricing.update_totals(session, items, self.state)
         self.state["sessions"][sid] = session
         self.state["line_items"][sid] = items
         self.state["payment_intent_data"][sid] = {"metadata": pi_meta, "description": pi_desc}
         self.save()
         return session
 
-    def _line_item(self, line, i: int, now: int) -> dict:
+    def _line_item(self, line, i: int) -> dict:
         p = f"line_items[{i}]"
         if not isinstance(line, dict):
             raise invalid(p, f"Invalid hash: {p} must be a hash.", "parameter_invalid_hash")
         reject_unknown(line, {"price_data", "quantity", "price"}, p)
-        if "price" in line:
-            raise no_such("price", str(line["price"]), f"{p}[price]")
-        if "price_data" not in line:
+        if ("price" in line) == ("price_data" in line):
+            if "price" in line:
+                raise invalid(p, f"Specify only one of price or price_data in {p}.")
             raise missing(f"{p}[price_data]")
-        pd = as_hash(line["price_data"], f"{p}[price_data]")
-        reject_unknown(
-            pd, {"currency", "unit_amount", "product_data", "tax_behavior"}, f"{p}[price_data]"
-        )
-        currency = as_str(pd.get("currency"), f"{p}[price_data][currency]", 3, required=True)
-        if not re.fullmatch(r"[A-Za-z]{3}", currency):
-            raise invalid(f"{p}[price_data][currency]", f"Invalid currency: {currency}")
-        if pd.get("unit_amount") in (None, ""):
-            raise missing(f"{p}[price_data][unit_amount]")
-        unit_amount = as_int(pd["unit_amount"], f"{p}[price_data][unit_amount]", 1, MAX_AMOUNT)
-        prod_param = f"{p}[price_data][product_data]"
-        if "product_data" not in pd:
-            raise missing(prod_param)
-        prod = as_hash(pd["product_data"], prod_param)
-        reject_unknown(prod, {"name", "description", "images", "metadata"}, prod_param)
-        name = as_str(prod.get("name"), f"{prod_param}[name]", 250, required=True)
+        if "price" in line:
+            price, product = catalog.price_for_line(self, line["price"], f"{p}[price]")
+        else:
+            price, product = catalog.price_create(
+                self, line["price_data"], f"{p}[price_data]", inline=True
+            )
         if line.get("quantity") in (None, ""):
             raise missing(f"{p}[quantity]")
         quantity = as_int(line["quantity"], f"{p}[quantity]", 1, 999_999)
-        price_data = {
-            "currency": currency.lower(),
-            "unit_amount": unit_amount,
-            "product_data": {"name": name},
-        }
-        return objects.line_item(price_data, quantity, now)
+        return objects.line_item(price, product["name"], quantity)
 
     @staticmethod
     def check_expand(object_name: str, expand: list[str], prefix: str = "") -> list[str]:
@@ -447,6 +359,43 @@ class Store:
             elif obj[field]:
                 out[field] = self.state[EXPANDABLE[obj["object"]][field]][obj[field]]
         return out
+
+    def _session_discounts(self, value, promo_allowed: bool, items: list) -> list[dict]:
+        """A session's ``discounts``: at most one coupon or promotion code."""
+        if value in (None, "", []):
+            return []
+        if promo_allowed:
+            raise invalid(
+                "discounts",
+                "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+            )
+        if not isinstance(value, list):
+            raise invalid("discounts", "discounts must be an array.")
+        if len(value) > 1:
+            raise invalid("discounts", "You can apply at most one discount to a Checkout Session.")
+        entry = as_hash(value[0], "discounts[0]")
+        reject_unknown(entry, {"coupon", "promotion_code"}, "discounts[0]")
+        if ("coupon" in entry) == ("promotion_code" in entry):
+            raise invalid("discounts[0]", "Specify exactly one of coupon or promotion_code.")
+        currency = items[0]["currency"]
+        subtotal = sum(item["amount_subtotal"] for item in items)
+        if "coupon" in entry:
+            coupon = catalog.lookup(
+                self, "coupons", entry["coupon"], "coupon", "discounts[0][coupon]"
+            )
+            problem = catalog.coupon_problem(self, coupon, currency)
+            promo_id, param = None, "discounts[0][coupon]"
+        else:
+            param = "discounts[0][promotion_code]"
+            promo = catalog.lookup(
+                self, "promotion_codes", entry["promotion_code"], "promotion_code", param
+            )
+            problem = catalog.promotion_code_problem(self, promo, subtotal, currency)
+            coupon = self.state["coupons"][promo["promotion"]["coupon"]]
+            promo_id = promo["id"]
+        if problem:
+            raise invalid(param, problem)
+        return [{"coupon": coupon["id"], "promotion_code": promo_id}]
 
     def expire_session(self, sid: str) -> dict:
         session = self.session(sid)
@@ -478,39 +427,89 @@ class Store:
 
     # -- payments --------------------------------------------------------------------------
 
-    def pay(self, sid: str, card: str | None, delayed: bool = False, email: str | None = None):
-        """Pay an open session as the hosted page does; raises StripeError (402) on declines."""
+    def pay(
+        self,
+        sid: str,
+        card: str | None,
+        delayed: bool = False,
+        email: str | None = None,
+        *,
+        shipping_name: str | None = None,
+        shipping_address: dict | None = None,
+        shipping_rate: int | None = None,
+        promotion_code: str | None = None,
+        billing_address: dict | None = None,
+    ):
+        """Pay an open session as the hosted page does; raises StripeError (402) on declines.
+
+        Shipping, discount and tax are settled on a copy first, so a refused payment leaves
+        the session as it was. A session whose total comes to 0 completes without a card,
+        with ``payment_status=no_payment_required`` and no PaymentIntent.
+        """
         session = self.open_session(sid)
         email = (email or "").strip() or session["customer_email"]
         if not email or not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
             raise invalid("email", "Please enter a valid email address.", "email_invalid")
+        items = self.state["line_items"][sid]
+        draft, draft_items = copy.deepcopy(session), copy.deepcopy(items)
+        if promotion_code is not None and promotion_code.strip():
+            self._apply_code(draft, draft_items, promotion_code)
+        if session["shipping_address_collection"]:
+            name, address = self._shipping_address(draft, shipping_name, shipping_address)
+            draft["collected_information"] = objects.collected_information(name, address)
+        if shipping_rate is not None:
+            options = session["shipping_options"]
+            if not 0 <= shipping_rate < len(options):
+                raise invalid("shipping_rate", f"No shipping option {shipping_rate}.")
+            draft["shipping_cost"] = objects.shipping_cost(options[shipping_rate]["shipping_rate"])
+        details = objects.customer_details(email)
+        if billing_address:
+            details["address"] = objects.address(self._billing_address(billing_address))
+        elif draft["automatic_tax"]["enabled"] and not session["shipping_address_collection"]:
+            details["address"]["country"] = pricing.DEFAULT_COUNTRY.get(session["currency"], "US")
+        draft["customer_details"] = details
+        pricing.update_totals(draft, draft_items, self.state)
+
+        free = draft["amount_total"] == 0
         number = normalize_card(card)
         if delayed:
             method = "us_bank_account" if session["currency"] == "usd" else "sepa_debit"
         else:
             method = "card"
-            if number != SUCCESS_CARD:
+            if number != SUCCESS_CARD and not free:
                 code, decline_code, message = DECLINES.get(number, INCORRECT)
                 raise StripeError(
                     402, message, type="card_error", code=code, decline_code=decline_code
                 )
+        session.clear()
+        session.update(draft, status="complete", url=None)
+        items[:] = draft_items
+        self._redeem(session)
+        if free:
+            session["payment_status"] = "no_payment_required"
+            self._emit("checkout.session.completed", session)
+            self.save()
+            return session
         now = self.now()
         pi_data = self.state["payment_intent_data"][sid]
         intent = objects.payment_intent(session, pi_data["metadata"], method, now)
         intent["description"] = pi_data["description"]
         charge = objects.charge(intent, email, number.rjust(4, "0"), method, now)
+        shipping = (session["collected_information"] or {}).get("shipping_details")
+        if shipping:
+            intent["shipping"] = charge["shipping"] = {
+                **shipping,
+                "carrier": None,
+                "phone": None,
+                "tracking_number": None,
+            }
         intent["latest_charge"] = charge["id"]
         self.state["payment_intents"][intent["id"]] = intent
         self.state["charges"][charge["id"]] = charge
-        session.update(
-            status="complete",
-            url=None,
-            payment_intent=intent["id"],
-            customer_details=objects.customer_details(email),
-        )
+        session["payment_intent"] = intent["id"]
         if delayed:
+            # Stripe's `processing` hash describes card payments only; bank debits leave it null.
             intent["status"] = "processing"
-            intent["processing"] = {"type": method}
             self.state["pending_async"][sid] = {
                 "due": time.time() + self.async_delay,
                 "succeed": number == SUCCESS_CARD,
@@ -521,6 +520,82 @@ class Store:
         self._emit("checkout.session.completed", session)
         self.save()
         return session
+
+    def apply_promotion_code(self, sid: str, code: str) -> dict:
+        """Apply a code the shopper typed (the hosted page's Apply button)."""
+        session = self.open_session(sid)
+        self._apply_code(session, self.state["line_items"][sid], code)
+        pricing.update_totals(session, self.state["line_items"][sid], self.state)
+        self.save()
+        return session
+
+    def _apply_code(self, session: dict, items: list, code: str) -> None:
+        if not session["allow_promotion_codes"]:
+            raise invalid("promotion_code", "This checkout does not accept promotion codes.")
+        promo = catalog.find_promotion_code(self, code.strip())
+        subtotal = sum(item["amount_subtotal"] for item in items)
+        problem = "This code is invalid."
+        if promo is not None:
+            problem = catalog.promotion_code_problem(self, promo, subtotal, session["currency"])
+        if problem:
+            raise invalid("promotion_code", problem)
+        session["discounts"] = [
+            {"coupon": promo["promotion"]["coupon"], "promotion_code": promo["id"]}
+        ]
+
+    def _redeem(self, session: dict) -> None:
+        for discount in session["discounts"]:
+            coupon = self.state["coupons"][discount["coupon"]]
+            coupon["times_redeemed"] += 1
+            if coupon["max_redemptions"] is not None:
+                coupon["valid"] = coupon["times_redeemed"] < coupon["max_redemptions"]
+            if discount["promotion_code"]:
+                self.state["promotion_codes"][discount["promotion_code"]]["times_redeemed"] += 1
+
+    @staticmethod
+    def _shipping_address(session: dict, name, address) -> tuple[str, dict]:
+        """A validated shipping name and address; defaults when the shopper gave none."""
+        allowed = session["shipping_address_collection"]["allowed_countries"]
+        if address is None:
+            address = dict(DEFAULT_ADDRESS, country=allowed[0])
+        if not isinstance(address, dict):
+            raise invalid("shipping_address", "shipping_address must be an object.")
+        reject_unknown(address, set(ADDRESS_FIELDS), "shipping_address")
+        clean = {}
+        for field in ADDRESS_FIELDS:
+            value = as_str(address.get(field), f"shipping_address[{field}]", 200)
+            clean[field] = value.strip() if value and value.strip() else None
+        for field, label in (("line1", "street address"), ("city", "city"), ("country", "country")):
+            if not clean[field]:
+                raise invalid(
+                    f"shipping_address[{field}]",
+                    f"The shipping address needs a {label}.",
+                    "parameter_missing",
+                )
+        clean["country"] = clean["country"].upper()
+        if clean["country"] not in allowed:
+            raise invalid(
+                "shipping_address[country]",
+                f"Shipping to {clean['country']} is not available (allowed: {', '.join(allowed)}).",
+            )
+        name = DEFAULT_SHIPPING_NAME if name is None else as_str(name, "shipping_name", 200)
+        if not name.strip():
+            raise invalid("shipping_name", "Please enter the name to ship to.", "parameter_missing")
+        return name.strip(), clean
+
+    @staticmethod
+    def _billing_address(address) -> dict:
+        if not isinstance(address, dict):
+            raise invalid("billing_address", "billing_address must be an object.")
+        reject_unknown(address, set(ADDRESS_FIELDS), "billing_address")
+        clean = {}
+        for field in ADDRESS_FIELDS:
+            value = as_str(address.get(field), f"billing_address[{field}]", 200)
+            clean[field] = value.strip() if value and value.strip() else None
+        if not clean["country"] or not re.fullmatch(r"[A-Za-z]{2}", clean["country"]):
+            raise invalid("billing_address[country]", "Please choose a country.")
+        clean["country"] = clean["country"].upper()
+        return clean
 
     def _settle(self, intent: dict, charge: dict) -> None:
         intent.update(status="succeeded", amount_received=intent["amount"], processing=None)

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import pytest
+import stripe
 
 from stripe_emulator.server import Emulator
 
@@ -202,3 +203,9 @@ def emulator(receiver):
 @pytest.fixture
 def api(emulator) -> Api:
     return Api(emulator.base_url)
+
+
+@pytest.fixture
+def client(emulator):
+    """The Stripe SDK's client, pointed at the emulator."""
+    return stripe.StripeClient(KEY, base_addresses={"api": emulator.base_url})

@@ -19,8 +19,10 @@ def test_auth_required(api, key, code):
     status, body, _ = api.post("/v1/checkout/sessions", session_params(), key=key)
     assert status == 401
     assert body["error"]["type"] == "invalid_request_error"
-    assert body["error"]["code"] == code
-    assert set(body["error"]) >= {"type", "code", "message", "param", "doc_url"}
+    assert body["error"].get("code") == code
+    # Stripe leaves out what does not apply rather than sending nulls
+    assert None not in body["error"].values()
+    assert ("doc_url" in body["error"]) == (code is not None)
 
 
 def test_restricted_key_accepted(api):
@@ -281,7 +283,8 @@ def test_refunds(api, emulator):
     status, body, _ = api.post("/v1/refunds", {})
     assert status == 400 and body["error"]["param"] == "payment_intent"
     status, body, _ = api.post("/v1/refunds", {"payment_intent": "pi_nope"})
-    assert status == 404 and body["error"]["param"] == "payment_intent"
+    assert status == 400 and body["error"]["param"] == "payment_intent"  # a parameter: 400
+    assert body["error"]["code"] == "resource_missing"
     status, body, _ = api.post("/v1/refunds", {"payment_intent": pi, "amount": 5000})
     assert status == 400 and body["error"]["param"] == "amount"
     status, body, _ = api.post("/v1/refunds", {"payment_intent": pi, "reason": "because"})

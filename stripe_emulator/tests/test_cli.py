@@ -68,3 +68,23 @@ def test_state_file_survives_restart(tmp_path):
         assert [e["type"] for e in events["data"]] == ["checkout.session.completed"]
     finally:
         stop(proc)
+
+
+def test_api_fault_options():
+    out = run_help().stdout
+    for option in ("--api-latency", "--api-error-rate", "--api-throttle-rate", "--rate-limit"):
+        assert option in out
+    proc, base = start("--api-error-rate", "1", "--api-error-status", "503")
+    try:
+        assert Api(base).get("/v1/events")[0] == 503
+        assert Api(base).control("GET", "api_faults")[1]["error_rate"] == 1
+    finally:
+        stop(proc)
+    bad = subprocess.run(
+        [sys.executable, "-m", "stripe_emulator", "--api-error-rate", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert bad.returncode == 2 and "error_rate" in bad.stderr

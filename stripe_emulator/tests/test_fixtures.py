@@ -93,13 +93,38 @@ def test_every_object_conforms(api, emulator):
     for session in listed["data"]:
         check(session, "checkout.session")
 
+    # catalog objects, and a session that uses all of them
+    _, price, _ = api.post(
+        "/v1/prices", {"currency": "eur", "unit_amount": 900, "product_data": {"name": "Pot"}}
+    )
+    check(price, "price")
+    check(api.get(f"/v1/products/{price['product']}")[1], "product")
+    _, coupon, _ = api.post("/v1/coupons", {"percent_off": 10})
+    check(coupon, "coupon")
+    _, promo, _ = api.post("/v1/promotion_codes", {"coupon": coupon["id"], "code": "TEN"})
+    check(promo, "promotion_code")
+    rate = {"display_name": "Post", "fixed_amount": {"amount": 300, "currency": "eur"}}
+    shipped = api.create_session(
+        line_items=[{"price": price["id"], "quantity": 1}],
+        shipping_address_collection={"allowed_countries": ["DE"]},
+        shipping_options=[{"shipping_rate_data": rate}],
+        allow_promotion_codes=True,
+        automatic_tax={"enabled": True},
+    )
+    api.control("POST", f"sessions/{shipped['id']}/pay", {"promotion_code": "TEN"})
+    shipped = session_and_friends(shipped["id"])
+    assert shipped["collected_information"]["shipping_details"]["address"]["country"] == "DE"
+    _, rate, _ = api.get(f"/v1/shipping_rates/{shipped['shipping_cost']['shipping_rate']}")
+    check(rate, "shipping_rate")
+    seen.update({"price", "product", "coupon", "promotion_code", "shipping_rate"})
+
     _, events, _ = api.get("/v1/events", {"limit": 100})
     kinds = {
         "checkout.session": "checkout.session",
         "refund": "refund",
         "charge": "charge",
     }
-    assert len(events["data"]) == 8
+    assert len(events["data"]) == 9
     for event in events["data"]:
         check(event, "event")
         obj = event["data"]["object"]

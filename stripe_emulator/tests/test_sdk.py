@@ -6,11 +6,6 @@ import stripe
 from .conftest import session_params
 
 
-@pytest.fixture
-def client(emulator):
-    return stripe.StripeClient("sk_test_123", base_addresses={"api": emulator.base_url})
-
-
 def create_params():
     params = session_params()
     params["line_items"][0]["price_data"]["unit_amount"] = 750  # ints, as a shop would send
