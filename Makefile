@@ -15,7 +15,7 @@ EMULATOR_PORT ?= 12111
 help:
 	@echo "make run     set up everything and serve the shop on http://$(HOST):$(PORT)"
 	@echo "make test    set up and run lint and the whole test suite"
-	@echo "make lint    ruff and djlint only"
+	@echo "make lint    ruff, djlint and mypy only"
 	@echo "make format  apply ruff's fixes and formatting"
 	@echo "make bench   benchmarks (bench/README.md)"
 
@@ -45,6 +45,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/djlint --lint --quiet theme/templates catalog/templates checkout/templates dashboard/templates
+	$(BIN)/mypy
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .

@@ -18,7 +18,7 @@ def merge_session_cart(sender, request: HttpRequest | None, user, **kwargs) -> N
     so the anonymous cart's id is still there when this runs.
     """
     session = getattr(request, "session", None)
-    if session is None or SESSION_CART_KEY not in session:
+    if request is None or session is None or SESSION_CART_KEY not in session:
         return
     cart_id = session.pop(SESSION_CART_KEY)
     source = Cart.objects.filter(pk=cart_id, user__isnull=True).first()

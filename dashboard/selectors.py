@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.models import User
 from checkout.models import Order
 
 Status = Order.Status
@@ -29,7 +29,7 @@ def checkout_open_q(*, now: datetime | None = None) -> Q:
     )
 
 
-def order_list(*, user: AbstractBaseUser, now: datetime | None = None) -> QuerySet[Order]:
+def order_list(*, user: User, now: datetime | None = None) -> QuerySet[Order]:
     """The shopper's orders for the dashboard, newest first, lines prefetched.
 
     Two queries when evaluated (orders, then all their lines), whatever their number.
@@ -42,7 +42,7 @@ def order_list(*, user: AbstractBaseUser, now: datetime | None = None) -> QueryS
     )
 
 
-def order_get(*, user: AbstractBaseUser, pk: int) -> Order | None:
+def order_get(*, user: User, pk: int) -> Order | None:
     """One of the shopper's own orders with its lines, or None (never another's)."""
     return Order.objects.filter(user=user, pk=pk).prefetch_related("lines").first()
 
@@ -54,7 +54,7 @@ class SpentTotal:
     orders: int
 
 
-def paid_totals(*, user: AbstractBaseUser) -> list[SpentTotal]:
+def paid_totals(*, user: User) -> list[SpentTotal]:
     """What the shopper has spent on paid orders, one entry per currency. One query."""
     rows = (
         Order.objects.filter(user=user, status=Status.PAID)

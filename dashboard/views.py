@@ -10,10 +10,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.http import SignedInHttpRequest
 from checkout.models import Order
 from checkout.selectors import order_for_shopper
 from dashboard import selectors
-from theme.htmx import HtmxHttpRequest, login_required, wants_fragment
+from theme.htmx import login_required, wants_fragment
 from theme.pagination import page_links
 
 PAGE_SIZE = 20
@@ -26,7 +27,7 @@ STATUS_LAYOUTS = {"compact", "detail"}
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")
-def order_list(request: HtmxHttpRequest) -> HttpResponse:
+def order_list(request: SignedInHttpRequest) -> HttpResponse:
     orders = selectors.order_list(user=request.user)
     # get_page() turns a missing, non-numeric or out-of-range number into a valid page.
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -45,7 +46,7 @@ def order_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def order_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def order_detail(request: SignedInHttpRequest, pk: int) -> HttpResponse:
     order = selectors.order_get(user=request.user, pk=pk)
     if order is None:
         raise Http404("No such order")
@@ -57,7 +58,7 @@ def order_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @login_required
 @vary_on_headers("HX-Request")
-def order_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def order_status(request: SignedInHttpRequest, pk: int) -> HttpResponse:
     """The live status of one order.
 
     To htmx (the poller): 204 while the status is the one the poller shows (`shown`),

@@ -34,7 +34,7 @@ def page_links(page: Page, *, url: str, params: Mapping[str, str] | None = None)
     kept = {name: value for name, value in (params or {}).items() if value}
 
     def link(number: int) -> str:
-        query = urlencode({**kept, "page": number} if number > 1 else kept)
+        query = urlencode({**kept, "page": str(number)} if number > 1 else kept)
         return f"{url}?{query}" if query else url
 
     paginator = page.paginator
@@ -43,7 +43,7 @@ def page_links(page: Page, *, url: str, params: Mapping[str, str] | None = None)
         next=link(page.next_page_number()) if page.has_next() else None,
         pages=tuple(
             PageLink(number=n, url=link(n), current=n == page.number)
-            if n != paginator.ELLIPSIS
+            if isinstance(n, int)  # else paginator.ELLIPSIS, a string
             else PageLink(number=None)
             for n in paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)
         ),

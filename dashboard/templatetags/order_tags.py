@@ -25,7 +25,7 @@ class StatusColours:
 
 # A status still waiting for something gets the amber panel, processing too (blue badge).
 WAITING_PANEL = "border-amber-200 bg-amber-50/50"
-STATUS_COLOURS = {
+STATUS_COLOURS: dict[str, StatusColours] = {
     Status.PENDING: StatusColours(
         badge="badge-amber",
         dot="bg-amber-500 ring-amber-100",
