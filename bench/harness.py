@@ -149,6 +149,9 @@ def bench_env(**extra: str) -> dict[str, str]:
         DATABASE_URL=DATABASE_URL,
         STRIPE_SECRET_KEY=STRIPE_SECRET_KEY,
         STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+        # The benchmarks run production settings against the Stripe emulator, which
+        # config/settings.py refuses unless told that it is meant.
+        STRIPE_ALLOW_NON_STRIPE_API_BASE="1",
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(BASE_DIR),
     )

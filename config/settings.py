@@ -7,6 +7,7 @@ is listed, with a comment, in .env.example.
 
 import os
 from pathlib import Path
+from typing import Any, cast, overload
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -16,6 +17,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # git-ignored: SQLite database, uploaded media, logs
 
 
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: None = None) -> str | None: ...
 def env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return default if value in (None, "") else value
@@ -38,6 +43,27 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+STRIPE_OWN_API_BASE = "https://api.stripe.com"
+
+
+def is_stripe_api_base(url: str) -> bool:
+    """True for Stripe's own API address (https://api.stripe.com, with or without a
+    trailing slash or :443), false for anything else, look-alike hosts included."""
+    try:
+        parts = urlparse(url.strip())
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and parts.hostname == "api.stripe.com"
+        and not (parts.username or parts.password)
+        and port in (None, 443)
+        and parts.path in ("", "/")
+        and not (parts.query or parts.fragment)
+    )
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -115,9 +141,39 @@ TEMPLATES = [
 ]
 
 # Database: SQLite by default (embedded, nothing to set up); PostgreSQL via DATABASE_URL.
+# https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes
+SQLITE_OPTIONS = {
+    # IMMEDIATE takes the write lock at BEGIN, so check-then-write transactions
+    # (stock checks, a webhook and a success page fulfilling the same order) queue
+    # behind each other instead of failing late with "database is locked".
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-transaction-behavior
+    "transaction_mode": "IMMEDIATE",
+    # Seconds a writer waits for the lock before giving up.
+    "timeout": 20,
+    # WAL lets readers go on while one writer writes.
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+}
+
+
+def sqlite_database(name: str | Path, url_options: dict | None = None) -> dict[str, Any]:
+    """Every SQLite database of the shop, the default file or a sqlite:/// URL, is
+    built here, so both get the same locking behaviour. Options written in the URL's
+    query string (sqlite:///shop.db?timeout=60) are taken over on top."""
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": name,
+        "OPTIONS": {**SQLITE_OPTIONS, **(url_options or {})},
+    }
+
+
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_health_checks=True)}
+    _parsed = dj_database_url.parse(DATABASE_URL, conn_health_checks=True)
+    if _parsed["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES = {"default": sqlite_database(_parsed["NAME"], _parsed.get("OPTIONS"))}
+    else:
+        # dj-database-url's DBConfig is a TypedDict; the setting is a plain dict.
+        DATABASES = {"default": cast("dict[str, Any]", _parsed)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # psycopg 3's pool: a request borrows an open connection instead of forking a
         # PostgreSQL backend, and a sale-day burst waits for one instead of exhausting
@@ -131,23 +187,7 @@ if DATABASE_URL:
         }
 else:
     VAR_DIR.mkdir(exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
-            "OPTIONS": {
-                # IMMEDIATE takes the write lock at BEGIN, so check-then-write
-                # transactions (stock checks) serialize instead of failing late.
-                # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-transaction-behavior
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                # WAL lets readers go on while one writer writes.
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                ),
-            },
-        }
-    }
+    DATABASES = {"default": sqlite_database(VAR_DIR / "db.sqlite3")}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -157,7 +197,7 @@ AUTH_USER_MODEL = "accounts.User"
 # rate limits and stock versions.
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
@@ -246,6 +286,21 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "whsec_emulator" if (DEBUG 
 STRIPE_API_BASE = env("STRIPE_API_BASE")
 if not (DEBUG or TESTING) and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
     raise ImproperlyConfigured("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are required")
+# Any address but Stripe's own (the emulator, a mock) "takes" payments that are not
+# real: a production shop pointed at one would hand out goods for no money. It refuses
+# to start unless told that this is meant (a staging shop, the benchmarks).
+STRIPE_ALLOW_NON_STRIPE_API_BASE = env_bool("STRIPE_ALLOW_NON_STRIPE_API_BASE", False)
+if (
+    STRIPE_API_BASE
+    and not is_stripe_api_base(STRIPE_API_BASE)
+    and not (DEBUG or TESTING or STRIPE_ALLOW_NON_STRIPE_API_BASE)
+):
+    raise ImproperlyConfigured(
+        f"STRIPE_API_BASE is {STRIPE_API_BASE!r}, not Stripe's API ({STRIPE_OWN_API_BASE}), "
+        "and DJANGO_DEBUG is off: no payment taken there would be real. Unset "
+        "STRIPE_API_BASE to use Stripe, or set STRIPE_ALLOW_NON_STRIPE_API_BASE=1 if this "
+        "shop is meant to run against it (staging, benchmarks)."
+    )
 SHOP_NAME = env("SHOP_NAME", "Fieldnote Supply")
 SHOP_CURRENCY = env("SHOP_CURRENCY", "eur")
 
@@ -260,8 +315,13 @@ STOCK_HOLD_GRACE_MINUTES = 5
 STOCK_HOLD_ASYNC_HOURS = env_int("STOCK_HOLD_ASYNC_HOURS", 72)
 # The sweeper reconciles pending orders through Stripe once they are this old.
 SWEEP_RECONCILE_AFTER_MINUTES = 5
-# Badge says "Only N left" at or below this.
+# Badge says "Only N left" at or below this (what shoppers see).
 LOW_STOCK_THRESHOLD = 5
+# A new product's reorder level (what staff see): a sale that takes a product's stock on
+# hand to its level or below emails STOCK_ALERT_EMAILS, once per crossing.
+STOCK_REORDER_LEVEL = env_int("STOCK_REORDER_LEVEL", 3)
+# Who gets low-stock emails (comma-separated); empty: nobody.
+STOCK_ALERT_EMAILS = env_list("STOCK_ALERT_EMAILS")
 # The most units of one product a cart line may hold.
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 10)
 CATALOG_PAGE_SIZE = 24
@@ -292,8 +352,8 @@ CSP_FORM_ACTION = ["'self'", "https://checkout.stripe.com"]
 if STRIPE_API_BASE:
     _api = urlparse(STRIPE_API_BASE)
     CSP_FORM_ACTION.append(f"{_api.scheme}://{_api.netloc}")
-if env("STRIPE_CHECKOUT_ORIGIN"):
-    CSP_FORM_ACTION.append(env("STRIPE_CHECKOUT_ORIGIN"))
+if _checkout_origin := env("STRIPE_CHECKOUT_ORIGIN"):
+    CSP_FORM_ACTION.append(_checkout_origin)
 
 LOGGING = {
     "version": 1,

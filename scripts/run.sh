@@ -14,6 +14,9 @@ if [[ -z "${STRIPE_SECRET_KEY:-}" ]]; then
     export STRIPE_SECRET_KEY=sk_test_emulator
     export STRIPE_WEBHOOK_SECRET=whsec_emulator
     export STRIPE_API_BASE=${STRIPE_API_BASE:-http://127.0.0.1:${EMULATOR_PORT}}
+    # The emulator started here is meant, even with DJANGO_DEBUG=0 (config/settings.py
+    # otherwise refuses a non-Stripe STRIPE_API_BASE in production).
+    export STRIPE_ALLOW_NON_STRIPE_API_BASE=1
     mkdir -p var
     "$BIN/python" -m stripe_emulator --host 127.0.0.1 --port "$EMULATOR_PORT" \
         --webhook-url "http://${HOST}:${PORT}/webhooks/stripe/" \
