@@ -12,6 +12,8 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import reverse
 
+from catalog.factories import ProductFactory
+from tests.html import one
 from theme.middleware import HtmxMessagesMiddleware
 
 pytestmark = pytest.mark.django_db
@@ -79,13 +81,19 @@ def test_htmx_redirects_keep_their_messages_for_the_next_page():
 
 
 def test_full_pages_render_messages_in_the_layout(client):
-    from django.contrib.messages import constants
+    region = one(client.get(reverse("catalog:index")).content.decode(), id="toasts")
+    assert region.role == "status"  # the layout's live region exists even without messages
+    assert region.find_all(attrs={"data-toast": None}) == []
 
-    session_client = client
-    session_client.get(reverse("catalog:index"))
-    response = session_client.get(reverse("catalog:index"))
-    assert b'id="toasts"' in response.content
-    assert constants.SUCCESS  # the layout's region exists even without messages
+    product = ProductFactory(name="Enamel mug")
+    # A plain (not htmx) post: the message waits for the full page after the redirect.
+    response = client.post(reverse("checkout:cart_add"), {"product": product.pk}, follow=True)
+
+    toast = one(response.content.decode(), id="toasts").one(attrs={"data-toast": None})
+    assert toast.find(text="Added Enamel mug to your cart.") is not None
+    assert "toast-success" in toast.classes  # a success message looks like one
+    again = one(client.get(reverse("catalog:index")).content.decode(), id="toasts")
+    assert again.find_all(attrs={"data-toast": None}) == []  # shown once
 
 
 def test_production_settings_pass_check_deploy():

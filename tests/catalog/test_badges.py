@@ -1,11 +1,10 @@
-from html.parser import HTMLParser
-
 import pytest
 from django.urls import reverse
 
 from catalog.badges import StockState, stock_badge, stock_version
 from catalog.factories import ProductFactory
 from checkout.factories import StockReservationFactory
+from tests.html import one
 
 
 @pytest.mark.parametrize(
@@ -83,53 +82,13 @@ def test_catalog_and_product_pages_show_the_badge(client, stock, held, text):
         assert visible_badge_text(html, product) == text
 
 
-class BadgeText(HTMLParser):
-    """The words of one badge: as seen on screen, and as a screen reader gets them."""
-
-    def __init__(self, element_id: str) -> None:
-        super().__init__()
-        self.element_id = element_id
-        self.depth = 0  # inside the badge when > 0
-        self.hidden: list[bool] = []  # per open span inside it: visually hidden?
-        self.seen: list[str] = []
-        self.spoken: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if self.depth == 0 and attrs.get("id") == self.element_id:
-            self.depth = 1
-        elif self.depth and tag == "span":
-            self.depth += 1
-            self.hidden.append("sr-only" in (attrs.get("class") or "").split())
-
-    def handle_endtag(self, tag):
-        if self.depth and tag == "span":
-            self.depth -= 1
-            if self.hidden:
-                self.hidden.pop()
-
-    def handle_data(self, data):
-        if self.depth:
-            self.spoken.append(data)
-            if not any(self.hidden):
-                self.seen.append(data)
-
-
-def badge_text(html: str, product) -> tuple[str, str]:
-    parser = BadgeText(f"stock-badge-{product.pk}")
-    parser.feed(html)
-    seen = " ".join("".join(parser.seen).split())
-    spoken = " ".join("".join(parser.spoken).split())
-    return seen, spoken
-
-
 def visible_badge_text(html: str, product) -> str:
-    return badge_text(html, product)[0]
+    return one(html, id=f"stock-badge-{product.pk}").seen
 
 
 def spoken_badge_text(html: str, product) -> str:
     """After the product's name, which screen readers hear first."""
-    return badge_text(html, product)[1].split(":", 1)[1].strip()
+    return one(html, id=f"stock-badge-{product.pk}").text.split(":", 1)[1].strip()
 
 
 @pytest.mark.django_db

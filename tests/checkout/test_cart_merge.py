@@ -5,22 +5,11 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.factories import PASSWORD
-from catalog.factories import ProductFactory
 from checkout.factories import CartFactory, CartItemFactory
 from checkout.models import Cart
 from checkout.selectors import SESSION_CART_KEY
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def notebook():
-    return ProductFactory(name="Dot-grid notebook", unit_amount=1450, stock_on_hand=5)
-
-
-@pytest.fixture
-def pencil():
-    return ProductFactory(name="Cedar pencil", unit_amount=250, stock_on_hand=50)
 
 
 def sign_in(client, user):
