@@ -65,8 +65,8 @@ def outcome(results: list[Timed], emulator_url: str) -> dict:
 def held_units(product_id: int) -> dict:
     from django.db.models import Sum
 
-    from catalog.models import Product
-    from checkout.models import Order, StockReservation
+    from catalog.models import Product, StockReservation
+    from checkout.models import Order
 
     product = Product.objects.get(pk=product_id)
     held = (

@@ -154,8 +154,8 @@ def storm(server, path: str, payloads: list[bytes]) -> tuple[list, float, int, l
 def database_check(products: list, sessions: list[str], log_text: str) -> dict:
     from django.db.models import Sum
 
-    from catalog.models import Product
-    from checkout.models import Order, OrderLine, StockReservation, StripeEvent
+    from catalog.models import Product, StockReservation
+    from checkout.models import Order, OrderLine, StripeEvent
 
     orders = Order.objects.filter(stripe_session_id__in=sessions)
     order_ids = list(orders.values_list("pk", flat=True))

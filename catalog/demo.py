@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from catalog.models import Product
+from catalog.models import Product, StockMovement
 
 IMAGE_SIZE = 800
 
@@ -199,6 +199,8 @@ def catalog_seed_demo(*, count: int = len(BASE_PRODUCTS), reset: bool = False) -
     if reset:
         for product in Product.objects.exclude(image=""):
             product.image.delete(save=False)
+        # The demo's own ledger goes with its products; a shop's ledger is never deleted.
+        StockMovement.objects.all().delete()
         _, per_model = Product.objects.all().delete()
         deleted = per_model.get(Product._meta.label, 0)
     else:
@@ -222,6 +224,15 @@ def catalog_seed_demo(*, count: int = len(BASE_PRODUCTS), reset: bool = False) -
         product.image.save(f"{slug}.jpg", ContentFile(image), save=False)
         rows.append(product)
     Product.objects.bulk_create(rows)
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            product=product,
+            delta=product.stock_on_hand,
+            reason=StockMovement.Reason.OPENING,
+            note="Demo catalog",
+        )
+        for product in Product.objects.filter(slug__in=[p.slug for p in rows], stock_on_hand__gt=0)
+    )
     return SeedResult(
         created=len(rows),
         sold_out=sum(1 for p in rows if p.stock_on_hand == 0),
@@ -240,8 +251,10 @@ def _rgb(color: str) -> tuple[int, int, int]:
 def _shade(rgb: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
     """Lighter above 1, darker below."""
     if factor >= 1:
-        return tuple(round(c + (255 - c) * (factor - 1)) for c in rgb)
-    return tuple(round(c * factor) for c in rgb)
+        r, g, b = (round(c + (255 - c) * (factor - 1)) for c in rgb)
+    else:
+        r, g, b = (round(c * factor) for c in rgb)
+    return r, g, b
 
 
 def _draw_notebook(d: ImageDraw.ImageDraw, ink, light, dark) -> None:

@@ -1,11 +1,13 @@
 import factory
 
+from catalog.inventory import stock_opening_record
 from catalog.models import Product
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Product
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Product {n}")
     slug = factory.Sequence(lambda n: f"product-{n}")
@@ -14,3 +16,9 @@ class ProductFactory(factory.django.DjangoModelFactory):
     currency = "eur"
     stock_on_hand = 10
     is_active = True
+
+    @factory.post_generation
+    def opening_balance(product: Product, create: bool, extracted, **kwargs) -> None:
+        """Stock a product is made with enters the ledger, as in the shop."""
+        if create:
+            stock_opening_record(product=product)

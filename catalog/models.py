@@ -1,9 +1,15 @@
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from catalog.badges import StockBadge
 
 
 class ProductQuerySet(models.QuerySet):
@@ -21,22 +27,23 @@ class ProductQuerySet(models.QuerySet):
             queryset = queryset.filter(Q(name__icontains=word) | Q(description__icontains=word))
         return queryset
 
-    def with_availability(self, *, now=None, for_user_id: int | None = None) -> "ProductQuerySet":
+    def with_availability(
+        self, *, now: datetime | None = None, ignore_holds: Q | None = None
+    ) -> "ProductQuerySet":
         """Annotate `reserved` (units held by open checkouts) and `available`.
 
         One subquery over active, unexpired reservations, evaluated in the same SQL
         statement as the products: never a query per product. Expired holds stop
         counting the moment they expire, whether or not the sweeper has run.
 
-        With `for_user_id`, the holds of that shopper's own awaiting-payment checkouts
-        do not count against them: their next checkout releases those first.
+        `ignore_holds` leaves out the holds it matches (a StockReservation condition):
+        the checkout passes a shopper's own awaiting-payment holds, which their next
+        checkout releases first, so they do not count against that shopper.
         """
-        from checkout.models import Order, StockReservation
-
         now = now or timezone.now()
         holds = StockReservation.objects.filter(product=OuterRef("pk"))
-        if for_user_id is not None:
-            holds = holds.exclude(order__user_id=for_user_id, order__status=Order.Status.PENDING)
+        if ignore_holds is not None:
+            holds = holds.exclude(ignore_holds)
         held = (
             holds.active(now=now)
             .order_by()
@@ -58,8 +65,16 @@ class Product(models.Model):
     # Prices are integers in the currency's minor unit (cents): never floats.
     unit_amount = models.PositiveIntegerField(help_text="Price in minor units, e.g. 1250 = 12.50")
     currency = models.CharField(max_length=3, default=settings.SHOP_CURRENCY)
+    # Written only by catalog.inventory, one StockMovement per change (an F() update
+    # under the row lock), never from a number read earlier.
     stock_on_hand = models.PositiveIntegerField(
-        default=0, help_text="Units in the warehouse. Changes only when a payment is confirmed."
+        default=0,
+        help_text="Units on hand, paid-for units not yet shipped included. Changes with "
+        "sales and the stock operations, each recorded as a stock movement.",
+    )
+    reorder_level = models.PositiveIntegerField(
+        default=settings.STOCK_REORDER_LEVEL,
+        help_text="Staff are emailed when a sale takes the stock on hand to this level or below.",
     )
     is_active = models.BooleanField(default=True, help_text="Shown in the shop")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -67,8 +82,19 @@ class Product(models.Model):
 
     objects = ProductQuerySet.as_manager()
 
+    # Only on some products, for type checkers (bare annotations make no attribute):
+    # with_availability() annotates `reserved` and `available`; catalog.badges sets `badge`.
+    reserved: int
+    available: int
+    badge: "StockBadge"
+
     class Meta:
         ordering = ["name", "id"]
+        permissions = [
+            ("receive_stock", "Can receive stock"),
+            ("count_stock", "Can record a stock count"),
+            ("write_off_stock", "Can write off stock"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(stock_on_hand__gte=0), name="product_stock_on_hand_not_negative"
@@ -79,5 +105,126 @@ class Product(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        """Saving an existing product writes every field but stock_on_hand: stock
+        changes only through catalog.inventory (a movement and an F() update under the
+        row lock), so a form opened before a sale can never write the old figure back.
+        A new product is saved whole; its stock becomes its opening balance."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "stock_on_hand"
+            ]
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("catalog:detail", kwargs={"slug": self.slug})
+
+
+class StockReservationQuerySet(models.QuerySet):
+    def active(self, *, now: datetime | None = None) -> "StockReservationQuerySet":
+        """Holds that still count against availability."""
+        return self.filter(
+            status=StockReservation.Status.ACTIVE, expires_at__gt=now or timezone.now()
+        )
+
+    def held_by_product(self) -> dict[int, int]:
+        """{product id: units} held by the reservations of this queryset, in one query."""
+        return dict(
+            self.order_by()
+            .values("product")
+            .annotate(total=models.Sum("quantity"))
+            .values_list("product", "total")
+        )
+
+
+class StockReservation(models.Model):
+    """Units held for an order while its shopper pays (active), then sold and awaiting
+    shipment (consumed), or given back (released). Stock on hand changes only at payment.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CONSUMED = "consumed", "Consumed (paid)"
+        RELEASED = "released", "Released"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reservations")
+    # Named by string: catalog never imports checkout.
+    order = models.ForeignKey(
+        "checkout.Order", on_delete=models.CASCADE, related_name="reservations"
+    )
+    quantity = models.PositiveIntegerField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StockReservationQuerySet.as_manager()
+
+    class Meta:
+        # The table it had when checkout owned it: moving the model kept every hold.
+        db_table = "checkout_stockreservation"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="reservation_quantity_positive"
+            ),
+        ]
+        indexes = [
+            # "active and unexpired by product": the availability subquery.
+            models.Index(
+                fields=["product", "expires_at"],
+                condition=Q(status="active"),
+                name="reservation_active_by_product",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product} for order #{self.order_id} ({self.status})"
+
+
+class StockMovement(models.Model):
+    """One change of a product's stock on hand: the append-only stock ledger.
+
+    For every product, stock_on_hand equals the sum of its movements
+    (`manage.py check_inventory`). Rows are only ever added, by catalog.inventory.
+    """
+
+    class Reason(models.TextChoices):
+        OPENING = "opening", "Opening balance"
+        RECEIVED = "received", "Received"
+        SALE = "sale", "Sale"
+        REFUND_RESTOCK = "refund_restock", "Refund restock"
+        COUNT = "count", "Count correction"
+        WRITE_OFF = "write_off", "Write-off"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    delta = models.IntegerField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    order = models.ForeignKey(
+        "checkout.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stock_movements",
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stock_movements",
+    )
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(delta=0), name="stock_movement_delta_not_zero"),
+        ]
+        indexes = [models.Index(fields=["product", "-created_at"], name="movement_by_product")]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} × {self.product} ({self.get_reason_display()})"

@@ -7,7 +7,7 @@ import secrets
 from django.conf import settings
 from django.core.cache import caches
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -19,6 +19,7 @@ from catalog.badges import attach_badges, stock_version
 from catalog.models import Product
 from theme.htmx import HtmxHttpRequest, wants_fragment
 from theme.pagination import page_links
+from theme.params import ids_parse
 
 SEARCH_MAX_LENGTH = 100
 BADGE_IDS_MAX = 100
@@ -31,19 +32,6 @@ def _search_text(raw: str) -> str:
     return text[:SEARCH_MAX_LENGTH].strip()
 
 
-def _product_ids(raw: str) -> list[int]:
-    """Up to BADGE_IDS_MAX distinct ids from "1,2,3"; pieces that are not ids are ignored."""
-    ids: dict[int, None] = {}
-    for piece in raw.split(","):
-        piece = piece.strip()
-        # 18 digits stay inside a 64-bit primary key on every database.
-        if piece.isascii() and piece.isdigit() and len(piece) <= 18:
-            ids.setdefault(int(piece))
-            if len(ids) == BADGE_IDS_MAX:
-                break
-    return list(ids)
-
-
 # Where a kept page takes the visitor's CSRF token: nothing a page shows can contain it.
 _TOKEN_SLOT = f"csrf-slot-{secrets.token_hex(8)}"
 _TOKENS = re.compile(
@@ -52,7 +40,7 @@ _TOKENS = re.compile(
 )
 
 
-def _page_cache_key(request: HttpRequest) -> str | None:
+def _page_cache_key(request: HtmxHttpRequest) -> str | None:
     """The key of this request's page in the anonymous page cache, or None when the page
     must be rendered: only a visitor with no session and no messages (so no cart, no
     toasts, nobody signed in) gets a page that is the same for everyone but its token."""
@@ -133,7 +121,7 @@ def stock_badges(request: HtmxHttpRequest) -> HttpResponse:
     costs a 304 with no body. Unknown and inactive ids are left out; a list with
     no id at all is a 400.
     """
-    ids = _product_ids(request.GET.get("ids", ""))
+    ids = ids_parse(request.GET.get("ids"), limit=BADGE_IDS_MAX)
     if not ids:
         return HttpResponseBadRequest("ids: give product ids, separated by commas")
     products = list(Product.objects.active().with_availability().filter(pk__in=ids).order_by("pk"))

@@ -1,12 +1,14 @@
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from checkout.models import Cart, CartItem, Order, OrderLine, StockReservation, StripeEvent
+from catalog.models import StockReservation
+from checkout.models import Cart, CartItem, Order, OrderLine, StripeEvent
 from checkout.services.events import stripe_event_reprocess
 from checkout.services.refunds import order_refund_start
 from theme.templatetags.shop import money
@@ -27,7 +29,7 @@ class ReadOnlyAdminMixin:
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderLine
-    fields = ["name", "product", "unit_price", "quantity", "line_total_display"]
+    fields = ("name", "product", "unit_price", "quantity", "line_total_display")
     readonly_fields = fields
     extra = 0
 
@@ -42,7 +44,7 @@ class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class ReservationInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = StockReservation
-    fields = ["product", "quantity", "status", "expires_at", "created_at"]
+    fields = ("product", "quantity", "status", "expires_at", "created_at")
     readonly_fields = fields
     extra = 0
 
@@ -73,7 +75,15 @@ class OrderAdmin(admin.ModelAdmin):
         ),
         (
             "Cancel and refund",
-            {"fields": ["cancel_reason", "refund_reason", "restock_on_refund", "stock_restored"]},
+            {
+                "fields": [
+                    "cancel_reason",
+                    "refund_reason",
+                    "refund_requested_by",
+                    "restock_on_refund",
+                    "stock_restored",
+                ]
+            },
         ),
         (
             "Timeline",
@@ -104,6 +114,7 @@ class OrderAdmin(admin.ModelAdmin):
         "checkout_expires_at",
         "cancel_reason",
         "refund_reason",
+        "refund_requested_by",
         "restock_on_refund",
         "stock_restored",
         "created_at",
@@ -130,10 +141,17 @@ class OrderAdmin(admin.ModelAdmin):
             return "—"
         return money(order.stripe_amount_total, order.stripe_currency or order.currency)
 
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("checkout.refund_order")
+
     def _refund(
         self, request: HttpRequest, queryset: QuerySet[Order], *, restock: bool
     ) -> TemplateResponse | None:
-        if request.POST.get("confirm") != "yes":
+        # The action declares the permission; checked here too, as the view's own guard.
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        reason = " ".join(request.POST.get("reason", "").split())[:255]
+        if request.POST.get("confirm") != "yes" or not reason:
             # Money leaves the shop: ask first, as Django does before deleting.
             paid = [order for order in queryset if order.status == Order.Status.PAID]
             return TemplateResponse(
@@ -147,13 +165,15 @@ class OrderAdmin(admin.ModelAdmin):
                     "queryset": queryset,
                     "restock": restock,
                     "action": request.POST.get("action", ""),
+                    "reason": reason,
+                    "reason_missing": request.POST.get("confirm") == "yes" and not reason,
                 },
             )
         started = skipped = 0
+        # Always a User here (the admin lets in signed-in staff only); the check tells mypy.
+        staff = request.user if request.user.is_authenticated else None
         for order in queryset:
-            if order_refund_start(
-                order_id=order.pk, restock=restock, reason=f"Refunded by {request.user}"
-            ):
+            if order_refund_start(order_id=order.pk, restock=restock, reason=reason, staff=staff):
                 started += 1
             else:
                 skipped += 1
@@ -170,29 +190,26 @@ class OrderAdmin(admin.ModelAdmin):
                 f"{skipped} order(s) skipped: only paid orders can be refunded.",
                 messages.WARNING,
             )
+        return None
 
-    @admin.action(description="Refund in full")
+    @admin.action(description="Refund in full", permissions=["refund"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
         return self._refund(request, queryset, restock=False)
 
-    @admin.action(description="Refund in full and put the units back on hand")
+    @admin.action(
+        description="Refund in full and put the units back on hand", permissions=["refund"]
+    )
     def refund_and_restock(
         self, request: HttpRequest, queryset: QuerySet[Order]
     ) -> TemplateResponse | None:
         return self._refund(request, queryset, restock=True)
 
-    @admin.action(description="Mark as reviewed")
+    @admin.action(description="Mark as reviewed", permissions=["change"])
     def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         count = queryset.filter(needs_review=True).update(needs_review=False)
         self.message_user(request, f"{count} order(s) marked as reviewed.", messages.SUCCESS)
-
-
-@admin.register(StockReservation)
-class StockReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "product", "order", "quantity", "status", "expires_at", "created_at"]
-    list_filter = ["status"]
-    search_fields = ["=order__id", "product__name"]
-    list_select_related = ["product", "order"]
 
 
 @admin.register(StripeEvent)
@@ -200,7 +217,7 @@ class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["stripe_id", "type", "received_at", "processed_at", "attempts", "short_error"]
     list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
     search_fields = ["stripe_id", "type"]
-    fields = [
+    fields = (
         "stripe_id",
         "type",
         "received_at",
@@ -208,9 +225,11 @@ class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "attempts",
         "error",
         "pretty_payload",
-    ]
+    )
     readonly_fields = fields
     actions = ["reprocess"]
+    # Payloads hold customer data: the log follows model permissions (view to read,
+    # change to process again), not merely is_staff.
 
     @admin.display(description="Error / note")
     def short_error(self, event: StripeEvent) -> str:
@@ -222,7 +241,7 @@ class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         # Needed for the action; the fields stay read-only.
-        return request.user.is_staff
+        return request.user.has_perm("checkout.change_stripeevent")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
@@ -233,8 +252,10 @@ class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Process again")
+    @admin.action(description="Process again", permissions=["change"])
     def reprocess(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         done = failed = 0
         for event in queryset:
             try:

@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from accounts.factories import UserFactory
 from catalog.factories import ProductFactory
-from checkout.models import Cart, CartItem, Order, OrderLine, StockReservation
+from catalog.models import StockReservation
+from checkout.models import Cart, CartItem, Order, OrderLine
 
 
 class CartFactory(factory.django.DjangoModelFactory):

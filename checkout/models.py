@@ -77,7 +77,17 @@ class Order(models.Model):
     needs_review = models.BooleanField(default=False, db_index=True)
     review_reason = models.TextField(blank=True)
     cancel_reason = models.CharField(max_length=255, blank=True)
+    # Shown to the shopper: staff write it for them. Who asked for the refund is kept
+    # for staff alone.
     refund_reason = models.CharField(max_length=255, blank=True)
+    refund_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The staff member who asked for the refund (never shown to the shopper)",
+    )
     restock_on_refund = models.BooleanField(
         default=False, help_text="Put the units back on hand when the refund is confirmed"
     )
@@ -97,6 +107,7 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "-created_at"], name="order_user_recent")]
+        permissions = [("refund_order", "Can refund order")]
 
     def __str__(self) -> str:
         return f"Order #{self.pk}"
@@ -142,63 +153,6 @@ class OrderLine(models.Model):
     @property
     def line_total(self) -> int:
         return self.unit_amount * self.quantity
-
-
-class StockReservationQuerySet(models.QuerySet):
-    def active(self, *, now=None) -> "StockReservationQuerySet":
-        """Holds that still count against availability."""
-        return self.filter(
-            status=StockReservation.Status.ACTIVE, expires_at__gt=now or timezone.now()
-        )
-
-    def held_by_product(self) -> dict[int, int]:
-        """{product id: units} held by the reservations of this queryset, in one query."""
-        return dict(
-            self.order_by()
-            .values("product")
-            .annotate(total=models.Sum("quantity"))
-            .values_list("product", "total")
-        )
-
-
-class StockReservation(models.Model):
-    """Units held for an order while its shopper pays. Stock on hand is untouched."""
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        CONSUMED = "consumed", "Consumed (paid)"
-        RELEASED = "released", "Released"
-
-    product = models.ForeignKey(
-        "catalog.Product", on_delete=models.CASCADE, related_name="reservations"
-    )
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="reservations")
-    quantity = models.PositiveIntegerField()
-    expires_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    objects = StockReservationQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(quantity__gt=0), name="reservation_quantity_positive"
-            ),
-        ]
-        indexes = [
-            # "active and unexpired by product": the availability subquery.
-            models.Index(
-                fields=["product", "expires_at"],
-                condition=Q(status="active"),
-                name="reservation_active_by_product",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.quantity} × {self.product} for order #{self.order_id} ({self.status})"
 
 
 class StripeEvent(models.Model):

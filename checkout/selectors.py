@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import IntegerField, OuterRef, Subquery, Sum
+from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum
 from django.http import HttpRequest
 
 from accounts.models import User
@@ -19,6 +19,14 @@ from catalog.models import Product
 from checkout.models import Cart, CartItem, Order
 
 SESSION_CART_KEY = "cart_id"
+
+
+def own_holds(*, user_id: int | None) -> Q | None:
+    """The holds a shopper's own awaiting-payment checkouts keep: their next checkout
+    releases those first, so they never count against that shopper (None: anonymous)."""
+    if user_id is None:
+        return None
+    return Q(order__user_id=user_id, order__status=Order.Status.PENDING)
 
 
 def cart_for_request(*, request: HttpRequest) -> Cart | None:
@@ -161,9 +169,9 @@ def cart_lines(*, cart: Cart | None) -> list[CartLine]:
     """
     if cart is None or cart.pk is None:
         return []
-    available = Product.objects.with_availability(for_user_id=cart.user_id).filter(
-        pk=OuterRef("product_id")
-    )
+    available = Product.objects.with_availability(
+        ignore_holds=own_holds(user_id=cart.user_id)
+    ).filter(pk=OuterRef("product_id"))
     items = (
         CartItem.objects.filter(cart=cart)
         .select_related("product")

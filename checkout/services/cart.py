@@ -4,7 +4,6 @@ Services refuse a quantity beyond the product's max quantity (see
 `checkout.selectors.product_max_quantity`) with a CartQuantityError and change nothing.
 """
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -19,13 +18,16 @@ from checkout.selectors import (
     SESSION_CART_KEY,
     cart_for_request,
     cart_max_quantity,
+    own_holds,
     product_max_quantity,
 )
-
-# Longer than this is a huge number for sure; int() of a very long string is slow
-# (and Python refuses beyond 4300 digits), so it is never attempted.
-_MAX_DIGITS = 9
-_WHOLE_NUMBER = re.compile(r"[0-9]+")
+from theme.params import (
+    QUANTITY_MAX_DIGITS,
+    NotANumber,
+    NumberTooLong,
+    is_number,
+    number_parse,
+)
 
 
 class CartQuantityError(ValueError):
@@ -44,15 +46,20 @@ def quantity_parse(*, raw: str | None, allow_zero: bool) -> int:
     parsed, so 10**12 gets the per-order limit as its message.
     """
     text = (raw or "").strip()
-    if text.startswith("-") and _WHOLE_NUMBER.fullmatch(text[1:]):
-        raise MalformedQuantity(
-            "Enter a whole number, 0 or more" if allow_zero else "Enter a whole number, 1 or more"
-        )
-    if not _WHOLE_NUMBER.fullmatch(text):
-        raise MalformedQuantity("Enter a whole number")
-    if len(text.lstrip("0")) > _MAX_DIGITS:
-        raise CartQuantityError(f"At most {cart_max_quantity()} per order")
-    quantity = int(text)
+    # Leading zeros ("007") do not make a number longer than it is.
+    digits = text.lstrip("0") or text[:1]
+    try:
+        quantity = number_parse(digits, max_digits=QUANTITY_MAX_DIGITS)
+    except NumberTooLong:
+        raise CartQuantityError(f"At most {cart_max_quantity()} per order") from None
+    except NotANumber:
+        if text.startswith("-") and is_number(text[1:]):
+            raise MalformedQuantity(
+                "Enter a whole number, 0 or more"
+                if allow_zero
+                else "Enter a whole number, 1 or more"
+            ) from None
+        raise MalformedQuantity("Enter a whole number") from None
     if quantity == 0 and not allow_zero:
         raise CartQuantityError("Enter at least 1")
     return quantity
@@ -80,6 +87,7 @@ def cart_get_or_create(*, request: HttpRequest) -> Cart:
     its id is kept in the session under SESSION_CART_KEY.
     """
     user = request.user
+    cart: Cart | None
     if user.is_authenticated:
         cart, _ = Cart.objects.get_or_create(user=user)
         return cart
@@ -93,7 +101,11 @@ def cart_get_or_create(*, request: HttpRequest) -> Cart:
 def _product_for_cart(*, cart: Cart, product_id: int) -> Product:
     """The product with `available` as the cart's shopper sees it; raises
     Product.DoesNotExist if unknown or hidden."""
-    return Product.objects.active().with_availability(for_user_id=cart.user_id).get(pk=product_id)
+    return (
+        Product.objects.active()
+        .with_availability(ignore_holds=own_holds(user_id=cart.user_id))
+        .get(pk=product_id)
+    )
 
 
 def _touch(*, cart_id: int) -> None:
@@ -161,9 +173,9 @@ def cart_item_set_quantity(*, item: CartItem, quantity: int) -> CartItem | None:
     if quantity == 0:
         cart_item_remove(item=item)
         return None
-    product = Product.objects.with_availability(for_user_id=item.cart.user_id).get(
-        pk=item.product_id
-    )
+    product = Product.objects.with_availability(
+        ignore_holds=own_holds(user_id=item.cart.user_id)
+    ).get(pk=item.product_id)
     if quantity > product_max_quantity(product=product):
         raise CartQuantityError(_limit_message(product=product, wanted=quantity) or "")
     CartItem.objects.filter(pk=item.pk).update(quantity=quantity)
@@ -207,7 +219,9 @@ def cart_merge(*, source: Cart, target: Cart) -> list[MergeAdjustment]:
         source.delete()
         return []
     product_ids = [item.product_id for item in source_items]
-    products = Product.objects.with_availability(for_user_id=target.user_id).in_bulk(product_ids)
+    products = Product.objects.with_availability(
+        ignore_holds=own_holds(user_id=target.user_id)
+    ).in_bulk(product_ids)
     existing = {item.product_id: item for item in target.items.filter(product_id__in=product_ids)}
     adjustments = []
     for item in source_items:

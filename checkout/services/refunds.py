@@ -5,16 +5,19 @@ sweeper after a failure) never refunds twice.
 """
 
 import logging
+from collections import Counter
 from collections.abc import Mapping
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from catalog.models import Product
+from accounts.models import User
+from catalog import inventory
+from catalog.models import StockReservation
 from checkout import gateway
 from checkout.exceptions import UnknownOrder
-from checkout.models import Order, StockReservation
+from checkout.models import Order
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +25,12 @@ S = Order.Status
 
 
 @transaction.atomic
-def order_refund_start(*, order_id: int, restock: bool, reason: str) -> bool:
+def order_refund_start(
+    *, order_id: int, restock: bool, reason: str, staff: User | None = None
+) -> bool:
     """Staff refund of a paid order in full. The order becomes refunded when Stripe
-    confirms (charge.refunded). Returns False when the order is not paid."""
+    confirms (charge.refunded). `reason` is written for the shopper; `staff` is kept
+    for staff only. Returns False when the order is not paid."""
     order = Order.objects.select_for_update().get(pk=order_id)
     if order.status != S.PAID:
         return False
@@ -32,6 +38,7 @@ def order_refund_start(*, order_id: int, restock: bool, reason: str) -> bool:
     order.refunding_at = timezone.now()
     order.refund_reason = reason
     order.restock_on_refund = restock
+    order.refund_requested_by = staff
     order.save()
     transaction.on_commit(lambda: order_refund_request(order_id=order.pk))
     return True
@@ -98,15 +105,18 @@ def order_mark_refunded(*, payment_intent_id: str, order_id: int | None, fully: 
     order.status = S.REFUNDED
     order.refunded_at = now
     order.stripe_payment_intent_id = order.stripe_payment_intent_id or payment_intent_id
-    order.reservations.filter(status=StockReservation.Status.ACTIVE).update(
-        status=StockReservation.Status.RELEASED
-    )
-    # Only a paid order took units off the shelf; only then can they go back.
+    # Held units go back to the shop; paid units no longer wait to be shipped.
+    order.reservations.filter(
+        status__in=[StockReservation.Status.ACTIVE, StockReservation.Status.CONSUMED]
+    ).update(status=StockReservation.Status.RELEASED)
+    # Only a paid order took units off stock on hand; only then can they go back.
     if order.paid_at is not None and order.restock_on_refund and not order.stock_restored:
-        for line in order.lines.exclude(product=None).order_by("product_id"):
-            Product.objects.filter(pk=line.product_id).update(
-                stock_on_hand=F("stock_on_hand") + line.quantity, updated_at=now
-            )
+        restock: Counter[int] = Counter()
+        for product_id, quantity in order.lines.exclude(product=None).values_list(
+            "product_id", "quantity"
+        ):
+            restock[product_id] += quantity
+        inventory.stock_restock_refund(lines=restock, order_id=order.pk)
         order.stock_restored = True
     order.save()
     return order

@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from catalog.models import Product
+from catalog.models import Product, StockReservation
 from checkout import gateway
 from checkout.exceptions import EmptyCart, InsufficientStock, PaymentUnavailable, UnknownOrder
-from checkout.models import Order, OrderLine, StockReservation
+from checkout.models import Order, OrderLine
 from checkout.services.transitions import order_cancel, order_sync_from_session
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def _open_checkout_for(*, user: User, fingerprint: str, from_cart: bool) -> Orde
         .order_by("-created_at")
         .first()
     )
-    if order is None:
+    if order is None or order.stripe_session_id is None:  # (filtered out: never None)
         return None
     try:
         session = gateway.session_retrieve(session_id=order.stripe_session_id)

@@ -9,9 +9,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.models import StockReservation
 from checkout import gateway
 from checkout.exceptions import UnknownOrder
-from checkout.models import Cart, Order, StockReservation
+from checkout.models import Cart, Order
 from checkout.services.refunds import order_refund_request
 from checkout.services.transitions import (
     OPEN_STATUSES,

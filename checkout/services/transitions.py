@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from catalog.models import Product
+from catalog import inventory
+from catalog.models import Product, StockReservation
 from checkout import gateway
 from checkout.exceptions import UnknownOrder
-from checkout.models import Order, OrderLine, StockReservation
+from checkout.models import Order, OrderLine
 from checkout.services.cart import cart_remove_bought
 from checkout.services.emails import order_confirmation_send
 from checkout.services.refunds import order_refund_request
@@ -109,12 +109,15 @@ def order_mark_paid(*, order_id: int, session: gateway.CheckoutSession) -> Order
     needed: Counter[int] = Counter()
     for line in lines:
         needed[line.product_id or 0] += line.quantity
-    short = _lines_short_of_stock(order=order, lines=lines, needed=needed, now=now)
+    products = inventory.products_lock(ids=needed)
+    short = _lines_short_of_stock(
+        order=order, lines=lines, needed=needed, products=products, now=now
+    )
     if short:
         _order_refund_for_stock_gone(order=order, short=short, now=now)
         return order
 
-    _stock_decrement(needed=needed, now=now)
+    inventory.stock_sell(products=products, needed=needed, order_id=order.pk)
     order.reservations.filter(status=StockReservation.Status.ACTIVE).update(
         status=StockReservation.Status.CONSUMED
     )
@@ -143,14 +146,15 @@ def _amount_matches(*, order: Order, session: gateway.CheckoutSession) -> bool:
 
 
 def _lines_short_of_stock(
-    *, order: Order, lines: list[OrderLine], needed: Counter[int], now: datetime
+    *,
+    order: Order,
+    lines: list[OrderLine],
+    needed: Counter[int],
+    products: dict[int, Product],
+    now: datetime,
 ) -> list[str]:
     """Names of the lines whose stock, less other shoppers' live holds, no longer covers
-    them. Locks the products in id order (the order row is already locked)."""
-    products = {
-        p.pk: p
-        for p in list(Product.objects.select_for_update().filter(pk__in=needed).order_by("pk"))
-    }
+    them. `products` are locked (the order row is locked before them)."""
     held_by_others = (
         StockReservation.objects.active(now=now)
         .filter(product_id__in=needed)
@@ -160,7 +164,8 @@ def _lines_short_of_stock(
     return [
         line.name
         for line in lines
-        if line.product_id not in products
+        if line.product_id is None
+        or line.product_id not in products
         or products[line.product_id].stock_on_hand - held_by_others.get(line.product_id, 0)
         < needed[line.product_id]
     ]
@@ -176,14 +181,6 @@ def _order_refund_for_stock_gone(*, order: Order, short: list[str], now: datetim
     )
     logger.warning("order %s: paid after its stock was gone; refunding", order.pk)
     transaction.on_commit(lambda: order_refund_request(order_id=order.pk))
-
-
-def _stock_decrement(*, needed: Counter[int], now: datetime) -> None:
-    for pid, quantity in sorted(needed.items()):
-        # The CHECK constraint (stock_on_hand >= 0) backs this up at the database.
-        Product.objects.filter(pk=pid).update(
-            stock_on_hand=F("stock_on_hand") - quantity, updated_at=now
-        )
 
 
 @transaction.atomic

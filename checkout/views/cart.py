@@ -8,8 +8,6 @@ there (or is another shopper's). Refusals answered to htmx are 200 with the inli
 error, because htmx 2 swaps no 4xx response under its default `responseHandling`.
 """
 
-import re
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -39,12 +37,12 @@ from checkout.services.cart import (
     quantity_parse,
 )
 from theme.htmx import HtmxHttpRequest, wants_fragment
+from theme.params import id_parse
 
 # A line removed by a plain form post, offered back once on the cart page ("Undo").
 SESSION_UNDO_KEY = "cart_undo"
 # The id of the element that wraps the whole cart on the cart page.
 CART_TARGET = "cart"
-_ID = re.compile(r"[0-9]{1,18}")
 
 
 def _cart_context(summary: CartSummary, **extra) -> dict:
@@ -90,10 +88,10 @@ def cart_add(request: HtmxHttpRequest) -> HttpResponse:
     the cart page ("Undo", targeting #cart): the cart again. Plain post: back to
     `next` (or the cart) with a message.
     """
-    raw_product = (request.POST.get("product") or "").strip()
-    if not _ID.fullmatch(raw_product):
+    product_id = id_parse(request.POST.get("product"))
+    if product_id is None:
         return _add_refused(request, "Choose a product to add.", product=None)
-    product = product_active_get(pk=int(raw_product))
+    product = product_active_get(pk=product_id)
     if product is None:
         raise Http404("No such product")
     try:

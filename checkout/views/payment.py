@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.http import SignedInHttpRequest
 from catalog.models import Product
 from catalog.selectors import product_active_get, product_names
 from checkout import gateway
@@ -79,7 +80,7 @@ def checkout_start(request: HtmxHttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 @login_required
-def checkout_success(request: HtmxHttpRequest) -> HttpResponse:
+def checkout_success(request: SignedInHttpRequest) -> HttpResponse:
     """Stripe's success_url. Confirms the payment here too, so a lost or late webhook
     never leaves the shopper waiting; the status fragment polls until it is final."""
     session_id = request.GET.get("session_id", "")
@@ -98,7 +99,7 @@ def checkout_success(request: HtmxHttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 @login_required
-def checkout_cancel(request: HtmxHttpRequest) -> HttpResponse:
+def checkout_cancel(request: SignedInHttpRequest) -> HttpResponse:
     """Stripe's cancel_url: close the session, release the hold, back to the cart."""
     raw = request.GET.get("order", "")
     order = order_for_shopper(user=request.user, pk=int(raw)) if raw.isdigit() else None

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.factories import ProductFactory
-from catalog.models import Product
 from checkout.factories import StockReservationFactory
+from tests.stock import stock_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,7 +48,7 @@ def test_badge_changes_when_stock_changes_without_a_reload(page, live_server, sc
     assert polls and set(polls) == {304}
     assert page.locator("[data-seen]").count() == 4
 
-    Product.objects.filter(pk=notebook.pk).update(stock_on_hand=3)
+    stock_set(notebook, 3)
     expect(notebook_badge).to_contain_text("Only 3 left", timeout=5_000)
     assert 200 in polls
     # Only what changed was replaced: the mug's badge and both buttons are the same nodes.
@@ -76,7 +76,7 @@ def test_product_page_badge_and_buttons_follow_stock(page, live_server, screensh
     expect(page.locator(f"#stock-badge-{product.pk}")).to_contain_text("Only 2 left")
     expect(page.get_by_role("button", name="Buy now")).to_be_enabled()
 
-    Product.objects.filter(pk=product.pk).update(stock_on_hand=0)
+    stock_set(product, 0)
     expect(page.locator(f"#stock-badge-{product.pk}")).to_contain_text("Sold out", timeout=5_000)
     expect(page.get_by_role("button", name="Buy now")).to_be_disabled()
     expect(page.locator(f"#add-to-cart-{product.pk}")).to_be_disabled()
@@ -120,7 +120,7 @@ def test_sold_out_button_says_so_and_turns_back_when_stock_returns(page, live_se
     ).to_be_visible()
     screenshot(page, "sold-out")
 
-    Product.objects.filter(pk=lantern.pk).update(stock_on_hand=3)
+    stock_set(lantern, 3)
     expect(page.locator(f"#stock-badge-{lantern.pk}")).to_contain_text("Only 3 left", timeout=5_000)
     expect(button).to_be_enabled()
     expect(button).to_have_text("Add to cart: Storm Lantern")
@@ -135,7 +135,7 @@ def test_held_badge_keeps_to_one_line_on_a_card(new_page, live_server, screensho
     StockReservationFactory(product=held, quantity=2)
     page = new_page(width=width)
     page.goto(live_server.url + "/")
-    badges = page.locator("#catalog-results .badge")
+    badges = page.locator("#catalog-results [data-stock-state]")
     expect(badges.first).to_be_visible()
     heights = badges.evaluate_all("nodes => nodes.map(n => n.getBoundingClientRect().height)")
     assert len(heights) == 2 and heights[0] == heights[1]

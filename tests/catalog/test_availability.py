@@ -4,9 +4,8 @@ import pytest
 from django.utils import timezone
 
 from catalog.factories import ProductFactory
-from catalog.models import Product
+from catalog.models import Product, StockReservation
 from checkout.factories import StockReservationFactory
-from checkout.models import StockReservation
 
 pytestmark = pytest.mark.django_db
 

@@ -14,6 +14,7 @@ from catalog.models import Product
 from catalog.templatetags import product_fragments
 from catalog.templatetags.product_fragments import FragmentCache
 from checkout.factories import StockReservationFactory
+from tests.stock import stock_set
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +131,7 @@ def test_the_badge_endpoint_answers_the_same_from_memory_and_follows_stock(clien
     fresh = page(client, url)
     assert len(product_fragments.stock_parts) == 1
     assert page(client, url) == fresh
-    Product.objects.filter(pk=product.pk).update(stock_on_hand=0)
+    stock_set(product, 0)
     html = page(client, url)
     assert 'data-stock-key="Sold out"' in html
     assert re.search(rf'<button id="buy-now-{product.pk}"[^>]*disabled', html, re.S)

@@ -6,9 +6,9 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from catalog.factories import ProductFactory
-from catalog.models import Product
+from catalog.models import Product, StockReservation
 from checkout.factories import OrderLineFactory, StockReservationFactory
-from checkout.models import OrderLine, StockReservation
+from checkout.models import OrderLine
 
 pytestmark = pytest.mark.django_db
 

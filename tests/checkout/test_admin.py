@@ -41,7 +41,9 @@ def test_refund_action_then_stripe_confirms_and_restock_puts_units_back(
     order.refresh_from_db()
     assert order.status == Order.Status.PAID  # nothing happens before staff confirm
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(url, {**form, "confirm": "yes"}, follow=True)
+        response = admin_client.post(
+            url, {**form, "confirm": "yes", "reason": "Damaged in transit"}, follow=True
+        )
     assert b"Refund requested for 1 order" in response.content
     order.refresh_from_db()
     assert order.status == Order.Status.REFUNDING  # until Stripe confirms
@@ -55,7 +57,12 @@ def test_refund_action_skips_orders_that_are_not_paid(admin_client, checkout, st
     order = checkout()
     response = admin_client.post(
         reverse("admin:checkout_order_changelist"),
-        {"action": "refund", "_selected_action": [order.pk], "confirm": "yes"},
+        {
+            "action": "refund",
+            "_selected_action": [order.pk],
+            "confirm": "yes",
+            "reason": "Changed my mind",
+        },
         follow=True,
     )
     assert b"only paid orders can be refunded" in response.content
@@ -65,10 +72,10 @@ def test_refund_action_skips_orders_that_are_not_paid(admin_client, checkout, st
 
 def test_holds_and_events_are_read_only(admin_client, checkout, stripe, client):
     paid(checkout, stripe, client)
-    for name in ("stockreservation", "stripeevent"):
-        changelist = admin_client.get(reverse(f"admin:checkout_{name}_changelist"))
+    for name in ("catalog_stockreservation", "checkout_stripeevent", "catalog_stockmovement"):
+        changelist = admin_client.get(reverse(f"admin:{name}_changelist"))
         assert changelist.status_code == 200
-        assert admin_client.get(reverse(f"admin:checkout_{name}_add")).status_code == 403
+        assert admin_client.get(reverse(f"admin:{name}_add")).status_code == 403
 
 
 def test_an_event_page_shows_its_payload_without_save_buttons(

@@ -16,6 +16,7 @@ from checkout.services.cart import (
     cart_merge,
     quantity_parse,
 )
+from tests.stock import stock_set
 from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db
@@ -97,8 +98,7 @@ def test_cart_problems_name_reduced_sold_out_and_withdrawn_products(shopper_cart
     StockReservationFactory(product=notebook, quantity=3)  # someone else is paying for 3
     pencil.is_active = False
     pencil.save()
-    mug.stock_on_hand = 0
-    mug.save()
+    stock_set(mug, 0)
 
     problems = cart_summary(cart=shopper_cart).problems
 
@@ -120,8 +120,7 @@ def test_a_line_above_a_lowered_per_order_cap_is_a_problem(shopper_cart, pencil,
 
 def test_stock_dropping_never_changes_the_quantity_in_the_cart(shopper_cart, notebook):
     item = CartItemFactory(cart=shopper_cart, product=notebook, quantity=4)
-    notebook.stock_on_hand = 1
-    notebook.save()
+    stock_set(notebook, 1)
 
     cart_summary(cart=shopper_cart)
 
@@ -264,8 +263,7 @@ def test_merge_never_lowers_a_line_the_user_already_had(shopper_cart, notebook):
 def test_merge_leaves_out_a_sold_out_product(shopper_cart, notebook):
     anonymous = Cart.objects.create()
     CartItemFactory(cart=anonymous, product=notebook, quantity=1)
-    notebook.stock_on_hand = 0
-    notebook.save()
+    stock_set(notebook, 0)
 
     adjustments = cart_merge(source=anonymous, target=shopper_cart)
 

@@ -8,8 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.factories import ProductFactory
+from catalog.models import StockReservation
 from checkout.factories import CartItemFactory
-from checkout.models import Order, StockReservation
+from checkout.models import Order
+from tests.stock import stock_set
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +94,7 @@ def test_htmx_checkout_answers_a_client_redirect_to_stripe(
 
 
 def test_not_enough_stock_creates_nothing_and_says_what(shopper_client, cart, apron, stripe):
-    type(apron).objects.filter(pk=apron.pk).update(stock_on_hand=0)
+    stock_set(apron, 0)
     response = shopper_client.post(reverse("checkout:start"))
     assert response["Location"] == reverse("checkout:cart")
     assert "Linen apron: Sold out." in messages_of(response)

@@ -2,22 +2,43 @@
 
 from collections import Counter
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.factories import UserFactory
 from catalog.factories import ProductFactory
-from catalog.models import Product
+from catalog.models import Product, StockMovement, StockReservation
 from checkout.factories import CartFactory, CartItemFactory
-from checkout.models import Order, StockReservation, StripeEvent
+from checkout.models import Order, OrderLine, StripeEvent
 from checkout.services.start import checkout_start
 from checkout.services.sweeper import checkouts_sweep
 from tests.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def books_balance(transactional_db):
+    """After every race: each product's stock equals its ledger (check_inventory exits 0)
+    and each sale made exactly one movement per product of each paid order."""
+    yield
+    out = StringIO()
+    call_command("check_inventory", stdout=out)
+    assert "OK" in out.getvalue().splitlines()[0], out.getvalue()
+    sold = Counter(
+        OrderLine.objects.filter(order__paid_at__isnull=False).values_list("order_id", "product_id")
+    )
+    sales = Counter(
+        StockMovement.objects.filter(reason=StockMovement.Reason.SALE).values_list(
+            "order_id", "product_id"
+        )
+    )
+    assert sales == sold
 
 
 def test_fifty_shoppers_racing_for_five_units_get_exactly_five_holds(stripe):

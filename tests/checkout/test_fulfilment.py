@@ -6,9 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import Product
-from checkout.models import CartItem, Order, StockReservation, StripeEvent
+from catalog.models import Product, StockReservation
+from checkout.models import CartItem, Order, StripeEvent
 from checkout.services import refunds, transitions
+from tests.stock import stock_set
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +158,7 @@ def test_payment_after_the_hold_lapsed_and_stock_sold_is_refunded_once(
     order = checkout()
     # The hold lapses, and someone else buys the last aprons meanwhile.
     order.reservations.update(expires_at=timezone.now() - timedelta(minutes=1))
-    Product.objects.filter(pk=apron.pk).update(stock_on_hand=0)
+    stock_set(apron, 0)
     stripe.pay(order.stripe_session_id)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -334,7 +335,7 @@ def test_a_payment_stripe_took_after_the_shop_canceled_is_fulfilled_not_kept(
     second = checkout()
     assert second.pk != order.pk
     transitions.order_cancel(order_id=second.pk, reason="Canceled by the shopper")
-    Product.objects.filter(pk=apron.pk).update(stock_on_hand=0)
+    stock_set(apron, 0)
     stripe.pay(second.stripe_session_id)
     with django_capture_on_commit_callbacks(execute=True):
         stripe.deliver_new(client)

@@ -4,11 +4,11 @@ releases it first. Everybody else still sees the units as held."""
 import pytest
 from django.urls import reverse
 
-from catalog.models import Product
 from checkout.factories import CartFactory, CartItemFactory
 from checkout.models import Order
 from checkout.selectors import cart_summary
 from checkout.services.cart import cart_item_add
+from tests.stock import stock_set
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def test_going_back_to_the_cart_after_starting_checkout_shows_no_problem(
     shopper_client, checkout, cart, apron
 ):
     checkout()  # holds the cart's 1 apron and 2 mugs
-    Product.objects.filter(pk=apron.pk).update(stock_on_hand=1)  # that hold is the last apron
+    stock_set(apron, 1)  # that hold is the last apron
 
     assert cart_summary(cart=cart).problems == {}
     page = shopper_client.get(reverse("checkout:cart"))
@@ -27,7 +27,7 @@ def test_going_back_to_the_cart_after_starting_checkout_shows_no_problem(
 
 def test_another_shopper_still_sees_the_unit_as_held(checkout, cart, apron, other_user):
     checkout()
-    Product.objects.filter(pk=apron.pk).update(stock_on_hand=1)
+    stock_set(apron, 1)
     others = CartFactory(user=other_user)
     CartItemFactory(cart=others, product=apron, quantity=1)
     assert cart_summary(cart=others).problems == {apron.pk: "Sold out — remove it"}
@@ -37,7 +37,7 @@ def test_checking_out_again_releases_the_old_hold_and_takes_a_new_one(
     shopper_client, checkout, cart, apron, mug, stripe
 ):
     first = checkout()
-    Product.objects.filter(pk=apron.pk).update(stock_on_hand=1)
+    stock_set(apron, 1)
     cart_item_add(cart=cart, product_id=mug.pk, quantity=1)  # the cart changed
 
     response = shopper_client.post(reverse("checkout:start"))

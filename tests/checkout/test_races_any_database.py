@@ -5,9 +5,9 @@ import pytest
 
 from accounts.factories import UserFactory
 from catalog.factories import ProductFactory
-from catalog.models import Product
+from catalog.models import Product, StockReservation
 from checkout.exceptions import InsufficientStock
-from checkout.models import Order, StockReservation
+from checkout.models import Order
 from checkout.services.start import checkout_start
 from tests.threads import run_together
 

@@ -7,10 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from catalog.models import Product
+from catalog.models import Product, StockReservation
 from checkout.factories import OrderFactory, StockReservationFactory
-from checkout.models import Order, StockReservation
+from checkout.models import Order
 from checkout.services.refunds import order_refund_request
+from tests.stock import stock_set
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,7 @@ def test_sweeping_twice_changes_nothing_more(checkout, stripe, mug):
 def test_failed_refund_request_is_retried_with_the_same_key(checkout, stripe, client, apron):
     order = checkout()
     order.reservations.update(expires_at=timezone.now() - timedelta(minutes=1))
-    Product.objects.filter(pk=apron.pk).update(stock_on_hand=0)
+    stock_set(apron, 0)
     stripe.pay(order.stripe_session_id)
     stripe.deliver_new(client)  # refund requested on commit: not run in this test
     order.refresh_from_db()
