@@ -219,14 +219,31 @@ def postgres_version() -> str:
         return connection.execute("SHOW server_version").fetchone()[0]
 
 
-def collectstatic(static_server: str, python: str | None = None) -> None:
-    """Hashed, compressed static files for one static server, in bench/.static/<server>."""
+def collectstatic(static_server: str, python: str | None = None, root: Path = BASE_DIR) -> None:
+    """Hashed, compressed static files for one static server, in bench/.static/<server>
+    (of `root`, another checkout of the shop: BENCH_BASELINE)."""
+    env = bench_env(BENCH_STATIC_SERVER=static_server)
+    if root != BASE_DIR:
+        env["PYTHONPATH"] = str(root)
     subprocess.run(
         [python or sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=BASE_DIR,
-        env=bench_env(BENCH_STATIC_SERVER=static_server),
+        cwd=root,
+        env=env,
         check=True,
     )
+
+
+def baseline_root() -> Path | None:
+    """BENCH_BASELINE: another checkout of the shop (the tree before a change), which
+    the benchmarks that support it run beside the shop, on the same database. None
+    when unset."""
+    raw = os.environ.get("BENCH_BASELINE")
+    if not raw:
+        return None
+    root = Path(raw).resolve()
+    if not (root / "config" / "settings.py").is_file() or not (root / "bench").is_dir():
+        raise RuntimeError(f"BENCH_BASELINE={raw}: not a checkout of the shop")
+    return root
 
 
 def lock_requirements(lock: Path, *, excluded: Iterable[str] = ()) -> list[str]:
@@ -324,8 +341,8 @@ def free_port() -> int:
 class BenchProcess:
     """A child process in its own process group, with its output in a log file."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]):
-        self.name, self.argv, self.env = name, argv, env
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = BASE_DIR):
+        self.name, self.argv, self.env, self.cwd = name, argv, env, cwd
         self.log_path = LOG_DIR / f"{name}.log"
         self.popen: subprocess.Popen | None = None
 
@@ -335,7 +352,7 @@ class BenchProcess:
         # Its own session: Ctrl-C reaches the driver only, which stops it in order.
         self.popen = subprocess.Popen(
             self.argv,
-            cwd=BASE_DIR,
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -408,6 +425,11 @@ class Server(BenchProcess):
 
     Once it answers, its /bench/stack/ must match `expect` (driver, pool, static files
     middleware): a variant measures what its label says or the benchmark stops.
+
+    `app` is another ASGI application (bench.bare_app, which has no /bench/stack/);
+    `root` another checkout of the shop (BENCH_BASELINE: the shop before a change,
+    run with the same interpreter and the same database); `serve_args` more options
+    for config.serve (`--no-reuse-port`).
     """
 
     def __init__(
@@ -420,18 +442,24 @@ class Server(BenchProcess):
         label: str = "",
         nodelay: bool = True,
         expect: dict[str, Any] | None = None,
+        app: str = "config.asgi:application",
+        root: Path = BASE_DIR,
+        port: int | None = None,
+        serve_args: Sequence[str] = (),
     ):
-        self.port = free_port()
+        self.port = port or free_port()
         self.label = label or name
         self.workers = workers
         self.base_url = f"http://{HOST}:{self.port}"
         self.expect = expect or {}
         self.stack: dict[str, Any] = {}
+        self.app = app
         argv = [
             python or sys.executable,
             "-m",
             "config.serve" if nodelay else "uvicorn",
-            "config.asgi:application",
+            app,
+            *(serve_args if nodelay else ()),
             "--host",
             HOST,
             "--port",
@@ -445,11 +473,16 @@ class Server(BenchProcess):
             "--log-level",
             "warning",
         ]
-        super().__init__(name, argv, bench_env(**(env or {})))
+        environment = bench_env(**(env or {}))
+        if root != BASE_DIR:
+            environment["PYTHONPATH"] = str(root)
+        super().__init__(name, argv, environment, cwd=root)
 
     def start(self) -> None:
         super().start()
         self.wait_ready(self.base_url + "/bench/bare/", headers=PROXY_HEADERS)
+        if self.app != "config.asgi:application":
+            return  # not the shop: no /bench/stack/
         status, _, body = http_get(self.base_url + "/bench/stack/", headers=PROXY_HEADERS)
         if status != 200:
             raise RuntimeError(f"{self.name}: /bench/stack/ answered {status}")
@@ -744,6 +777,9 @@ class WrkResult:
     # how many runs it took to get them onto every worker (see `wrk`)
     spread: list[int] = field(default_factory=list)
     attempts: int = 1
+    # CPU milliseconds the server's processes spent per request (user + system, from
+    # /proc): unlike requests/s, it hardly moves when other work shares the machine.
+    cpu_ms: float = float("nan")
 
     @classmethod
     def parse(cls, text: str) -> WrkResult:
@@ -791,6 +827,7 @@ def wrk(
     connections: int,
     headers: dict | None = None,
     server: Server | None = None,
+    held_per_worker: int = 0,
 ) -> WrkResult:
     """One wrk measurement, bounded in time: two threads, `connections` keep-alive
     connections opened at the start.
@@ -802,6 +839,8 @@ def wrk(
     per worker half a second in, and a run that left a worker without any is stopped
     and started again (WRK_ATTEMPTS at most; the result says how it went), so that the
     figures compared with each other were all served by both workers.
+    `held_per_worker`: connections each worker already holds that are not wrk's (the
+    Stripe stall benchmark's waiting checkouts), left out of that count.
     """
     _split(url)  # loopback only
     argv = [
@@ -819,12 +858,13 @@ def wrk(
     for attempt in range(1, WRK_ATTEMPTS + 1):
         if attempt > 1:
             time.sleep(0.3)  # the server finishes the requests of the run stopped
+        cpu_before = process_cpu_seconds(server.group_pids()) if server is not None else 0.0
         run = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         spread: list[int] = []
         try:
             if server is not None:
                 time.sleep(0.5)  # wrk opens its connections first thing
-                spread = worker_connections(server)
+                spread = [count - held_per_worker for count in worker_connections(server)]
                 if not every_worker_used(spread, server.workers) and attempt < WRK_ATTEMPTS:
                     continue  # stopped in `finally`, started again
             stdout, stderr = run.communicate(timeout=duration + 30)
@@ -836,8 +876,34 @@ def wrk(
             raise RuntimeError(f"wrk failed ({run.returncode}): {stderr or stdout}")
         result = WrkResult.parse(stdout)
         result.spread, result.attempts = spread, attempt
+        if server is not None and result.requests:
+            spent = process_cpu_seconds(server.group_pids()) - cpu_before
+            result.cpu_ms = spent * 1000 / result.requests
         return result
     raise AssertionError("unreachable")
+
+
+def database_pids() -> list[int]:
+    """PostgreSQL's backends serving the bench database (their process titles name it):
+    the shop's pooled connections among them. From /proc (Linux)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            title = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if title.startswith("postgres: ") and f" {DB_NAME} " in title:
+                pids.append(int(cmdline.parent.name))
+    return pids
+
+
+def process_cpu_seconds(pids: Iterable[int]) -> float:
+    """User plus system CPU seconds spent so far by these processes (/proc, Linux)."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # pid (comm) state ... utime stime: fields 14 and 15, 12 and 13 after comm
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def every_worker_used(spread: list[int], workers: int) -> bool:

@@ -8,7 +8,13 @@
   BENCH_DB_POOL=0 drops psycopg 3's connection pool (the shop without it; and
   psycopg2, which has none, in bench/.venv-psycopg2); BENCH_STATIC_SERVER=servestatic
   puts servestatic's middleware and storage where WhiteNoise's are (servestatic is
-  installed in bench/.venv-extras only).
+  installed in bench/.venv-extras only); BENCH_STRIPE_STALL=1 keeps a stalled
+  Stripe stalled (the breaker never opens, no per-shopper checkout limit: the Stripe
+  stall benchmark's eight checkouts go on waiting on it); BENCH_HOLD_DB_CONNECTIONS=1
+  keeps the database connection through Stripe calls (the shop before it gave them
+  back: STRIPE_RELEASE_DB_CONNECTIONS off);
+- no checkout limit per client address: every buyer of every benchmark comes from
+  127.0.0.1.
 
 Everything else, DEBUG off and the pool's sizes included, is config.settings as
 deployed. The harness (bench/harness.py) sets the environment these settings read.
@@ -20,6 +26,13 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.settings import *  # noqa: F403
 from config.settings import BASE_DIR, DATABASES, MIDDLEWARE, STORAGES, env_bool
+
+# All the benchmarks' buyers share one address; the per-shopper limit stays.
+CHECKOUT_RATE_LIMIT_PER_ADDRESS = None
+if env_bool("BENCH_STRIPE_STALL", False):
+    STRIPE_BREAKER_FAILURES = 10**9
+    CHECKOUT_RATE_LIMIT_PER_USER = None
+STRIPE_RELEASE_DB_CONNECTIONS = not env_bool("BENCH_HOLD_DB_CONNECTIONS", False)
 
 ROOT_URLCONF = "bench.urls"
 

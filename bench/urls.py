@@ -23,7 +23,8 @@ def bare(request: HttpRequest) -> HttpResponse:
 @require_GET
 def stack(request: HttpRequest) -> JsonResponse:
     """What this server runs, as the harness checks it against a variant's label: the
-    database driver, the pool's options (null: none) and the static files middleware."""
+    database driver, the pool's options (null: none), the static files middleware, and
+    whether connections go back to the pool during Stripe calls."""
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
     if is_psycopg3:
@@ -41,6 +42,7 @@ def stack(request: HttpRequest) -> JsonResponse:
             "driver_version": driver.__version__.split()[0],
             "pool": connection.settings_dict["OPTIONS"].get("pool") or None,
             "static": static[0].split(".")[0] if static else None,
+            "release_db_connections": settings.STRIPE_RELEASE_DB_CONNECTIONS,
         }
     )
 

@@ -28,6 +28,15 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(line, yellow=True)
 
 
+@pytest.fixture(autouse=True)
+def _empty_shared_cache():
+    """Every test starts with an empty shared cache: rate limits, Stripe's circuit
+    breaker and allauth's counters never carry over from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

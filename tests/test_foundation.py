@@ -22,7 +22,11 @@ pytestmark = pytest.mark.django_db
 def test_healthz_reports_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert json.loads(response.content) == {"status": "ok", "database": "ok"}
+    assert json.loads(response.content) == {
+        "status": "ok",
+        "database": "ok",
+        "breakers": {"stripe": "closed"},
+    }
 
 
 def test_unknown_page_renders_the_themed_404(client):

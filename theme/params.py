@@ -63,3 +63,20 @@ def ids_parse(raw: str | None, *, limit: int) -> list[int]:
             if len(ids) == limit:
                 break
     return list(ids)
+
+
+class IdConverter:
+    """The `<id:name>` path converter (registered by theme.apps): a primary key as
+    `id_parse` reads it. Anything else (too long, 0) matches no URL: a 404 without a
+    query."""
+
+    regex = f"[0-9]{{1,{ID_MAX_DIGITS}}}"
+
+    def to_python(self, value: str) -> int:
+        parsed = id_parse(value)
+        if parsed is None:
+            raise ValueError(value)  # Django: no match
+        return parsed
+
+    def to_url(self, value: int) -> str:
+        return str(int(value))

@@ -7,21 +7,31 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from theme.breaker import breaker_states
+
 logger = logging.getLogger(__name__)
 
 
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database check for load balancers and compose healthchecks."""
+    """Liveness and database check for load balancers and compose healthchecks.
+
+    Also reports each circuit breaker (Stripe's: "closed", "open" or "half-open"), for
+    people and dashboards: an open breaker does not fail the check, since the catalog
+    and the cart still work and restarting the shop would not bring Stripe back.
+    """
+    breakers = breaker_states()
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception:
         logger.exception("health check: database unreachable")
-        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+        return JsonResponse(
+            {"status": "error", "database": "unreachable", "breakers": breakers}, status=503
+        )
+    return JsonResponse({"status": "ok", "database": "ok", "breakers": breakers})
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
