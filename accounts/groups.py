@@ -15,9 +15,10 @@ FULFILMENT = "Fulfilment"
 
 # Shop managers may do everything in the shop's own apps.
 MANAGER_APPS = ("accounts", "catalog", "checkout")
-# Fulfilment looks up orders and products; no refunds, no stock counts, no edits.
+# Fulfilment packs and ships orders and looks up products; no refunds, no stock counts.
 FULFILMENT_PERMISSIONS = (
     "checkout.view_order",
+    "checkout.fulfil_order",
     "checkout.view_orderline",
     "catalog.view_product",
     "catalog.view_stockreservation",

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog import inventory
+from catalog.forms import ProductAdminForm
 from catalog.models import Product, ProductQuerySet, StockMovement, StockReservation
 from theme.templatetags.shop import money
 
@@ -67,6 +68,8 @@ STOCK_OPERATIONS = {
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    # The price is typed as "12.50"; the currency is the shop's, shown and never edited.
+    form = ProductAdminForm
     list_display = [
         "thumbnail",
         "name",
@@ -86,26 +89,28 @@ class ProductAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = [
         "image_preview",
+        "currency",
         "price",
         "reserved",
         "available",
-        "stock_operations",
         "movement_history",
         "created_at",
         "updated_at",
     ]
     list_per_page = 50
+    # Its object tools offer the stock operations the staff member may use.
+    change_form_template = "admin/catalog/product/change_form.html"
 
     def get_fieldsets(self, request, obj=None):
         stock = (
             ["stock_on_hand", "reorder_level"]
             if obj is None
-            else ["stock_on_hand", "reserved", "available", "reorder_level", "stock_operations"]
+            else ["stock_on_hand", "reserved", "available", "reorder_level"]
         )
         fieldsets = [
             (None, {"fields": ["name", "slug", "description", "is_active"]}),
             ("Image", {"fields": ["image", "image_preview"]}),
-            ("Price", {"fields": ["unit_amount", "currency", "price"]}),
+            ("Price", {"fields": ["unit_amount", "currency", "price", "tax_code"]}),
             ("Stock", {"fields": stock}),
         ]
         if obj is not None:
@@ -200,14 +205,6 @@ class ProductAdmin(admin.ModelAdmin):
         return inventory.stock_count(
             product_id=product.pk, counted=quantity, staff=staff, note=note
         )
-
-    @admin.display(description="Change stock")
-    def stock_operations(self, product: Product) -> str:
-        links = [
-            (reverse("admin:catalog_product_stock", args=[product.pk, name]), title)
-            for name, (title, _permission, _form) in STOCK_OPERATIONS.items()
-        ]
-        return format_html_join(" ", '<a class="button" href="{}">{}</a>', links)
 
     @admin.display(description="Newest first")
     def movement_history(self, product: Product) -> str:

@@ -10,6 +10,7 @@ from django.utils.text import slugify
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 from catalog.models import Product, StockMovement
+from theme import money
 
 IMAGE_SIZE = 800
 
@@ -209,14 +210,17 @@ def catalog_seed_demo(*, count: int = len(BASE_PRODUCTS), reset: bool = False) -
             return SeedResult(0, 0, 0, 0, skipped=True, existing=existing)
 
     rows = []
+    currency = money.shop_currency()
     for spec in demo_products(count):
         slug = slugify(spec.name)[:140]
         product = Product(
             name=spec.name,
             slug=slug,
             description=spec.description,
-            unit_amount=spec.unit_amount,
-            currency="eur",
+            # The demo's numbers as amounts of the shop's currency (1600: 16.00 EUR,
+            # 1,600 JPY, 1.600 KWD), made chargeable (ISK and UGX in whole units).
+            unit_amount=money.amount_round(spec.unit_amount, currency),
+            currency=currency,
             stock_on_hand=spec.stock,
             is_active=True,
         )

@@ -2,6 +2,7 @@ import factory
 
 from catalog.inventory import stock_opening_record
 from catalog.models import Product
+from theme.money import shop_currency
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -13,7 +14,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"product-{n}")
     description = "A well made thing."
     unit_amount = 1250
-    currency = "eur"
+    currency = factory.LazyFunction(shop_currency)  # the only one a product may be saved in
     stock_on_hand = 10
     is_active = True
 

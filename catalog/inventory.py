@@ -15,13 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from catalog.alerts import low_stock_alert_queue
 from catalog.models import Product, StockMovement, StockReservation
 
 logger = logging.getLogger(__name__)
@@ -104,8 +103,9 @@ def stock_sell(
     """A confirmed payment takes `needed` ({product id: units}) off stock on hand.
 
     Runs inside the caller's transaction, with `products` already locked in id order
-    (the payment locks the order first, then its products). Staff are told on commit
-    of each product this sale takes to its reorder level or below.
+    (the payment locks the order first, then its products). Staff are emailed about
+    each product this sale takes to its reorder level or below: the email is queued in
+    this transaction, so it goes if and only if the sale commits.
     """
     now = timezone.now()
     changes = [
@@ -118,7 +118,7 @@ def stock_sell(
         if change.before > products[change.product_id].reorder_level >= change.after
     ]
     if crossed:
-        transaction.on_commit(lambda: low_stock_alert_send(product_ids=crossed))
+        low_stock_alert_queue(product_ids=crossed)
     return changes
 
 
@@ -135,6 +135,17 @@ def stock_restock_refund(*, lines: Mapping[int, int], order_id: int) -> None:
                 order_id=order_id,
                 note="Refunded; the goods are on the shelf",
             )
+
+
+def stock_ship(*, order_id: int) -> int:
+    """An order's goods left the shelf: its paid units no longer wait to be shipped
+    (stock on hand already dropped at payment). Returns the units shipped."""
+    shipped = StockReservation.objects.filter(
+        order_id=order_id, status=StockReservation.Status.CONSUMED
+    )
+    units = shipped.aggregate(total=Sum("quantity"))["total"] or 0
+    shipped.update(status=StockReservation.Status.SHIPPED)
+    return units
 
 
 # --- What staff do ---------------------------------------------------------------------
@@ -196,30 +207,6 @@ def stock_count(*, product_id: int, counted: int, staff: User, note: str) -> Sto
         staff=staff,
         note=note or f"Counted {counted} on the shelf",
     )
-
-
-# --- Alerts ----------------------------------------------------------------------------
-
-
-def low_stock_alert_send(*, product_ids: list[int]) -> None:
-    """Email staff that these products reached their reorder level. Runs after commit;
-    a mail failure is logged and changes nothing."""
-    recipients = settings.STOCK_ALERT_EMAILS
-    if not recipients:
-        return
-    products = list(Product.objects.filter(pk__in=product_ids).order_by("name"))
-    lines = [
-        f"- {p.name}: {p.stock_on_hand} on hand (reorder level {p.reorder_level})" for p in products
-    ]
-    try:
-        send_mail(
-            subject=f"[{settings.SHOP_NAME}] Low stock: {', '.join(p.name for p in products)}",
-            message="These products reached their reorder level:\n\n" + "\n".join(lines),
-            from_email=None,
-            recipient_list=recipients,
-        )
-    except Exception:
-        logger.exception("low stock alert for %s failed", product_ids)
 
 
 # --- Proof -----------------------------------------------------------------------------

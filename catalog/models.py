@@ -2,11 +2,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
+
+from theme import money
 
 if TYPE_CHECKING:
     from catalog.badges import StockBadge
@@ -62,15 +65,28 @@ class Product(models.Model):
     slug = models.SlugField(max_length=140, unique=True)
     description = models.TextField(blank=True)
     image = models.ImageField(upload_to="products/", blank=True)
-    # Prices are integers in the currency's minor unit (cents): never floats.
+    # Prices are integers in the currency's minor unit as Stripe counts it (cents): never
+    # floats. Staff type "12.50" (theme.forms.PriceField); theme.money formats them.
     unit_amount = models.PositiveIntegerField(help_text="Price in minor units, e.g. 1250 = 12.50")
-    currency = models.CharField(max_length=3, default=settings.SHOP_CURRENCY)
+    # Always the shop's currency (SHOP_CURRENCY), kept with the price so that a changed
+    # setting never relabels it: catalog.checks refuses to start until convert_prices ran.
+    currency = models.CharField(
+        max_length=3,
+        default=money.shop_currency,
+        help_text="The shop's currency (SHOP_CURRENCY); changed only by manage.py convert_prices.",
+    )
     # Written only by catalog.inventory, one StockMovement per change (an F() update
     # under the row lock), never from a number read earlier.
     stock_on_hand = models.PositiveIntegerField(
         default=0,
-        help_text="Units on hand, paid-for units not yet shipped included. Changes with "
-        "sales and the stock operations, each recorded as a stock movement.",
+        help_text="Units the shop can sell: a payment takes its units off (they stay on the "
+        "shelf until shipped). Changes with sales and the stock operations, each recorded "
+        "as a stock movement.",
+    )
+    tax_code = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Stripe tax code (e.g. txcd_99999999); empty: the shop's default",
     )
     reorder_level = models.PositiveIntegerField(
         default=settings.STOCK_REORDER_LEVEL,
@@ -109,17 +125,56 @@ class Product(models.Model):
         """Saving an existing product writes every field but stock_on_hand: stock
         changes only through catalog.inventory (a movement and an F() update under the
         row lock), so a form opened before a sale can never write the old figure back.
-        A new product is saved whole; its stock becomes its opening balance."""
+        A new product is saved whole; its stock becomes its opening balance.
+
+        Raises ValueError when the currency it would write is not the shop's: no product
+        is saved in another currency (`manage.py convert_prices` changes them all at once).
+        """
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 field.name
                 for field in self._meta.concrete_fields
                 if not field.primary_key and field.name != "stock_on_hand"
             ]
+        update_fields = kwargs.get("update_fields")
+        if (update_fields is None or "currency" in update_fields) and (
+            self.currency != money.shop_currency()
+        ):
+            raise ValueError(
+                f"{self.name!r} would be saved in {self.currency!r}, but the shop sells in "
+                f"{money.shop_currency()!r} (SHOP_CURRENCY); see `manage.py convert_prices`."
+            )
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:detail", kwargs={"slug": self.slug})
+
+    def clean_fields(self, exclude=None) -> None:
+        """Its price is an amount Stripe can charge in its currency (3.125 KWD is not).
+        Here rather than in clean(), so that a form without the price is never told."""
+        super().clean_fields(exclude=exclude)
+        if (exclude and "unit_amount" in exclude) or self.unit_amount is None:
+            return
+        try:
+            problem = money.amount_problem(self.unit_amount, self.currency)
+        except money.UnknownCurrency:
+            problem = None  # clean() says what is wrong with the currency
+        if problem:
+            raise ValidationError({"unit_amount": problem})
+
+    def clean(self) -> None:
+        """A product is priced in the shop's currency (model validation: the admin's
+        form runs it, its price field Stripe's rules for the amount)."""
+        super().clean()
+        shop = money.shop_currency()
+        if self.currency != shop:
+            # Not keyed to "currency": forms never edit it, and a ModelForm refuses an
+            # error for a field it does not have.
+            raise ValidationError(
+                f"This product is priced in {self.currency.upper()}, but the shop sells in "
+                f"{shop.upper()} (SHOP_CURRENCY): convert its price with `python manage.py "
+                "convert_prices` before changing it."
+            )
 
 
 class StockReservationQuerySet(models.QuerySet):
@@ -141,12 +196,14 @@ class StockReservationQuerySet(models.QuerySet):
 
 class StockReservation(models.Model):
     """Units held for an order while its shopper pays (active), then sold and awaiting
-    shipment (consumed), or given back (released). Stock on hand changes only at payment.
+    shipment (consumed), then gone from the shelf (shipped), or given back (released).
+    Stock on hand changes only at payment.
     """
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         CONSUMED = "consumed", "Consumed (paid)"
+        SHIPPED = "shipped", "Shipped"
         RELEASED = "released", "Released"
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reservations")

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from accounts.models import User
 from catalog.models import Product
 from checkout.models import Cart, CartItem, Order
+from theme import money
 
 SESSION_CART_KEY = "cart_id"
 
@@ -60,6 +61,11 @@ def cart_quantities(*, cart: Cart | None) -> dict[int, int]:
     return dict(cart.items.values_list("product_id", "quantity"))
 
 
+def cart_quantities_of(*, user: User) -> dict[int, int]:
+    """{product id: quantity} of a signed-in shopper's cart, in one query (none: {})."""
+    return dict(CartItem.objects.filter(cart__user=user).values_list("product_id", "quantity"))
+
+
 def cart_item_for_request(*, request: HttpRequest, item_id: int) -> CartItem | None:
     """A line of the shopper's own cart (with its product and cart), or None: another
     shopper's line is not there."""
@@ -67,6 +73,16 @@ def cart_item_for_request(*, request: HttpRequest, item_id: int) -> CartItem | N
     if cart is None:
         return None
     return CartItem.objects.select_related("product", "cart").filter(pk=item_id, cart=cart).first()
+
+
+def order_items_to_retry(*, order: Order) -> dict[int, int]:
+    """{product id: quantity} of an order's lines whose products are still sold."""
+    items: dict[int, int] = {}
+    for product_id, quantity in order.lines.filter(
+        product__isnull=False, product__is_active=True
+    ).values_list("product_id", "quantity"):
+        items[product_id] = items.get(product_id, 0) + quantity
+    return items
 
 
 def order_for_shopper(
@@ -143,9 +159,14 @@ class CartSummary:
     def problems(self) -> dict[int, str]:
         return {line.product.pk: line.problem for line in self.lines if line.problem}
 
+    @cached_property
+    def minimum_problem(self) -> str:
+        """Why the total is too small for Stripe to charge; "" when it is not."""
+        return money.minimum_problem(self.total, self.currency) or ""
+
     @property
     def can_check_out(self) -> bool:
-        return bool(self.lines) and not self.problems
+        return bool(self.lines) and not self.problems and not self.minimum_problem
 
 
 def _line_problem(*, item: CartItem, product: Product) -> str:

@@ -5,65 +5,27 @@ choice; development conveniences switch on only with DJANGO_DEBUG=1. Every varia
 is listed, with a comment, in .env.example.
 """
 
-import os
+from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, cast, overload
+from typing import Any, cast
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import (
+    STRIPE_OWN_API_BASE,
+    env,
+    env_bool,
+    env_int,
+    env_list,
+    is_stripe_api_base,
+    sqlite_database,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # git-ignored: SQLite database, uploaded media, logs
-
-
-@overload
-def env(name: str, default: str) -> str: ...
-@overload
-def env(name: str, default: None = None) -> str | None: ...
-def env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return default if value in (None, "") else value
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = env(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = env(name)
-    try:
-        return default if value is None else int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
-
-
-STRIPE_OWN_API_BASE = "https://api.stripe.com"
-
-
-def is_stripe_api_base(url: str) -> bool:
-    """True for Stripe's own API address (https://api.stripe.com, with or without a
-    trailing slash or :443), false for anything else, look-alike hosts included."""
-    try:
-        parts = urlparse(url.strip())
-        port = parts.port
-    except ValueError:
-        return False
-    return (
-        parts.scheme == "https"
-        and parts.hostname == "api.stripe.com"
-        and not (parts.username or parts.password)
-        and port in (None, 443)
-        and parts.path in ("", "/")
-        and not (parts.query or parts.fragment)
-    )
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -78,6 +40,24 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1" if DEBUG else "")
 # https://docs.djangoproject.com/en/5.2/ref/settings/#csrf-trusted-origins
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# The shop as its emails and contact page name it.
+SHOP_NAME = env("SHOP_NAME", "Fieldnote Supply")
+# Where the shop is reached, for the links in emails, which are sent by the worker with
+# no request to take a host from. Defaults to the first allowed host over https.
+SHOP_BASE_URL = env(
+    "SHOP_BASE_URL",
+    "http://127.0.0.1:8000"
+    if (DEBUG or TESTING) or not ALLOWED_HOSTS
+    else f"https://{ALLOWED_HOSTS[0].lstrip('.')}",
+).rstrip("/")
+if urlparse(SHOP_BASE_URL).scheme not in ("http", "https") or not urlparse(SHOP_BASE_URL).netloc:
+    raise ImproperlyConfigured(f"SHOP_BASE_URL must be an http(s) address, got {SHOP_BASE_URL!r}")
+# The postal address on the contact page and at the foot of every email; commas
+# separate its lines. Distance sellers in the EU must give one.
+SHOP_ADDRESS = env(
+    "SHOP_ADDRESS", "Fieldnote Supply, 12 Harbour Road, Galway H91 X2Y3, Ireland" if DEBUG else ""
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -95,6 +75,10 @@ INSTALLED_APPS = [
     "theme",
     "allauth",
     "allauth.account",
+    # Background tasks (emails): the backport of Django 6's django.tasks, with its
+    # database backend. theme/emails.py says why.
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "catalog",
     "checkout",
@@ -142,30 +126,6 @@ TEMPLATES = [
 
 # Database: SQLite by default (embedded, nothing to set up); PostgreSQL via DATABASE_URL.
 # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes
-SQLITE_OPTIONS = {
-    # IMMEDIATE takes the write lock at BEGIN, so check-then-write transactions
-    # (stock checks, a webhook and a success page fulfilling the same order) queue
-    # behind each other instead of failing late with "database is locked".
-    # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-transaction-behavior
-    "transaction_mode": "IMMEDIATE",
-    # Seconds a writer waits for the lock before giving up.
-    "timeout": 20,
-    # WAL lets readers go on while one writer writes.
-    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-}
-
-
-def sqlite_database(name: str | Path, url_options: dict | None = None) -> dict[str, Any]:
-    """Every SQLite database of the shop, the default file or a sqlite:/// URL, is
-    built here, so both get the same locking behaviour. Options written in the URL's
-    query string (sqlite:///shop.db?timeout=60) are taken over on top."""
-    return {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": name,
-        "OPTIONS": {**SQLITE_OPTIONS, **(url_options or {})},
-    }
-
-
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
     _parsed = dj_database_url.parse(DATABASE_URL, conn_health_checks=True)
@@ -235,13 +195,22 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_SESSION_REMEMBER = None  # ask with the "Remember me" box
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Storefront] "
+# allauth's emails in the shop's name and at SHOP_BASE_URL: the sites framework is not
+# installed, so allauth would otherwise name the shop after the request's host.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SHOP_NAME}] "
+ACCOUNT_ADAPTER = "accounts.adapter.ShopAccountAdapter"
 # allauth's rate limits stay on (ACCOUNT_RATE_LIMITS default); they live in the cache.
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# Times are stored in UTC (USE_TZ) and shown in the shop's own zone, in pages and
+# emails. Europe/Dublin: the shop sells in euros from Ireland; it is UTC in winter.
+TIME_ZONE = env("SHOP_TIME_ZONE", "Europe/Dublin")
+try:
+    ZoneInfo(TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError) as exc:
+    raise ImproperlyConfigured(f"SHOP_TIME_ZONE {TIME_ZONE!r} is not an IANA time zone") from exc
 USE_I18N = True
 USE_TZ = True
 
@@ -268,7 +237,7 @@ if DEBUG or TESTING:
 TAILWIND_APP_NAME = "theme"
 
 # Email: console in development, SMTP when EMAIL_HOST is set.
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Storefront <shop@localhost>")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SHOP_NAME} <shop@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if env("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -279,6 +248,20 @@ if env("EMAIL_HOST"):
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Where shoppers write to (contact page, Reply-To of every email); the sender's address
+# unless set.
+SHOP_CONTACT_EMAIL = env("SHOP_CONTACT_EMAIL", parseaddr(DEFAULT_FROM_EMAIL)[1])
+# Who is told of each new paid order, comma-separated; empty: nobody.
+ORDER_ALERT_EMAILS = env_list("ORDER_ALERT_EMAILS")
+# Seconds a mail server may take to answer before the send fails and is retried later.
+EMAIL_TIMEOUT = 30
+
+# Background tasks (django-tasks, the backport of Django 6's django.tasks). The database
+# backend writes a queued task as a row in the caller's transaction: it commits or rolls
+# back with the change it reports. `manage.py db_worker` runs them, claiming rows with
+# SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers never share one.
+# https://github.com/RealOrangeOne/django-tasks-db
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Payments. With STRIPE_API_BASE set, the Stripe SDK talks to the local emulator.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "sk_test_emulator" if (DEBUG or TESTING) else "")
@@ -301,8 +284,42 @@ if (
         "STRIPE_API_BASE to use Stripe, or set STRIPE_ALLOW_NON_STRIPE_API_BASE=1 if this "
         "shop is meant to run against it (staging, benchmarks)."
     )
-SHOP_NAME = env("SHOP_NAME", "Fieldnote Supply")
-SHOP_CURRENCY = env("SHOP_CURRENCY", "eur")
+# Stripe as the remote service it is (checkout/resilience.py, DESIGN.md section 9).
+# Seconds a shopper's request (checkout start, success page, cancel) may spend on Stripe,
+# retries included; then the shopper reads "Payments are slow right now".
+STRIPE_SHOPPER_BUDGET_SECONDS = 10
+# Seconds one call from a webhook, the sweeper or a staff action may take, retries
+# included (a webhook that answers 5xx is delivered again; the sweeper runs again).
+STRIPE_BACKGROUND_BUDGET_SECONDS = 25
+# The circuit breaker, shared by every process through the cache (Redis with REDIS_URL):
+# this many timeouts, connection errors, 5xx or 429 within the window open it; while it
+# is open nothing calls Stripe (checkout says payments are slow, the success page says
+# "confirming"); after the cool-down one request probes, and a success closes it.
+STRIPE_BREAKER_FAILURES = 5
+STRIPE_BREAKER_WINDOW_SECONDS = 30
+STRIPE_BREAKER_COOLDOWN_SECONDS = 30
+# Database connections go back to the pool before each Stripe call, so a slow Stripe
+# never holds one. Only the benchmarks turn this off, to measure what it saves.
+STRIPE_RELEASE_DB_CONNECTIONS = True
+# Checkout starts (each may cost Stripe an expire and a create), counted in the shared
+# cache: (starts, seconds) per signed-in shopper and per client address; None: no limit.
+# The address limit is looser: many shoppers can share one address (offices, mobile NAT).
+CHECKOUT_RATE_LIMIT_PER_USER = (10, 600)
+CHECKOUT_RATE_LIMIT_PER_ADDRESS = (60, 600)
+# Seconds a web process remembers a product it found sold out, refusing checkouts of it
+# without asking the database (checkout/services/start.py): a flash sale's hundreds of
+# late buyers. Refusals only; a unit coming back is offered again at most this late.
+# 0 in tests, which change stock between checkouts.
+CHECKOUT_SOLD_OUT_MEMO_SECONDS = 0 if TESTING else 1
+# The shop's one currency, as Stripe names it (lower case; theme/money.py lists Stripe's).
+# Prices keep the currency they were entered in: after a change the shop refuses to start
+# until `manage.py convert_prices` has converted (or relabelled) them.
+SHOP_CURRENCY = env("SHOP_CURRENCY", "eur").strip().lower()
+# How prices are written and read, a Babel locale. en_US shows "€16.00", "$19.99", "¥500".
+SHOP_LOCALE = env("SHOP_LOCALE", "en_US")
+# The smallest order total, e.g. "2.00" ("." as decimal point); empty: Stripe's minimum for
+# the currency. Needed for a currency without one in Stripe's table (theme/money.py).
+SHOP_MINIMUM_CHARGE = env("SHOP_MINIMUM_CHARGE", "")
 
 # How long a checkout holds stock. Stripe's Checkout Sessions live at least 30 minutes.
 STOCK_HOLD_MINUTES = env_int("STOCK_HOLD_MINUTES", 30)
@@ -322,6 +339,24 @@ LOW_STOCK_THRESHOLD = 5
 STOCK_REORDER_LEVEL = env_int("STOCK_REORDER_LEVEL", 3)
 # Who gets low-stock emails (comma-separated); empty: nobody.
 STOCK_ALERT_EMAILS = env_list("STOCK_ALERT_EMAILS")
+# Stripe Tax: with STRIPE_TAX_ENABLED, Stripe computes tax at checkout (automatic_tax).
+# TAX_BEHAVIOR says whether the shop's prices include tax ("inclusive", as EU shops show
+# them) or have it added ("exclusive"); each product may carry its own tax code, else the
+# default (txcd_99999999: general tangible goods). https://docs.stripe.com/tax/tax-codes
+STRIPE_TAX_ENABLED = env_bool("STRIPE_TAX_ENABLED", False)
+TAX_BEHAVIOR = env("TAX_BEHAVIOR", "inclusive")
+if TAX_BEHAVIOR not in ("inclusive", "exclusive"):
+    raise ImproperlyConfigured("TAX_BEHAVIOR must be 'inclusive' or 'exclusive'")
+STRIPE_TAX_DEFAULT_CODE = env("STRIPE_TAX_DEFAULT_CODE", "txcd_99999999")
+# Promotion codes (created by staff in Stripe's dashboard) accepted at checkout.
+STRIPE_ALLOW_PROMOTION_CODES = env_bool("STRIPE_ALLOW_PROMOTION_CODES", False)
+# Countries Stripe Checkout may ship to (ISO codes, comma-separated).
+SHIPPING_COUNTRIES = [
+    code.upper()
+    for code in env_list(
+        "SHIPPING_COUNTRIES", "IE,GB,DE,FR,NL,BE,LU,AT,ES,PT,IT,DK,SE,FI,PL,CZ,US,CA"
+    )
+]
 # The most units of one product a cart line may hold.
 CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 10)
 CATALOG_PAGE_SIZE = 24

@@ -5,10 +5,13 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from theme import views as theme_views
+from theme.contact import contact
 
 admin.site.site_header = f"{settings.SHOP_NAME} admin"
 admin.site.site_title = f"{settings.SHOP_NAME} admin"
 admin.site.index_title = "Run the shop"
+# The admin's home page, with a link to the sales page above the apps.
+admin.site.index_template = "admin/checkout/index.html"
 # Staff sign in through allauth's login page, with its rate limits, instead of the
 # admin's own form, which has none (allauth's docs: "Admin"). A signed-in staff member
 # is sent on to the admin; a signed-in shopper gets a 403.
@@ -20,8 +23,11 @@ urlpatterns = [
     path("", include("checkout.urls")),
     path("orders/", include("dashboard.urls")),
     path("accounts/", include("allauth.urls")),
+    # The staff sales page, inside the admin site (checkout/staff_urls.py).
+    path("admin/sales/", include("checkout.staff_urls")),
     path("admin/", admin.site.urls),
     path("healthz", theme_views.healthz, name="healthz"),
+    path("contact/", contact, name="contact"),
     # Product images. A larger deployment puts a CDN or object storage in front.
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
 ]

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -11,15 +12,21 @@ from checkout.models import Order
 
 Status = Order.Status
 
-# Statuses a shopper always sees. Pending orders show only while their checkout is
-# open: an abandoned checkout is noise until the sweeper cancels it.
+# The history holds orders, not attempts: statuses a shopper always sees. Pending
+# orders show only while their checkout is open; a canceled one only when a payment was
+# attempted (a delayed payment that failed). A checkout backed out of before paying
+# stays for staff in the admin.
 LISTED_STATUSES = (
     Status.PROCESSING,
     Status.PAID,
     Status.REFUNDING,
     Status.REFUNDED,
-    Status.CANCELED,
 )
+
+
+def payment_attempted_q() -> Q:
+    """Canceled after a payment was attempted: the delayed payment failed."""
+    return Q(status=Status.CANCELED, payment_failed_at__isnull=False)
 
 
 def checkout_open_q(*, now: datetime | None = None) -> Q:
@@ -36,7 +43,7 @@ def order_list(*, user: User, now: datetime | None = None) -> QuerySet[Order]:
     """
     return (
         Order.objects.filter(user=user)
-        .filter(Q(status__in=LISTED_STATUSES) | checkout_open_q(now=now))
+        .filter(Q(status__in=LISTED_STATUSES) | payment_attempted_q() | checkout_open_q(now=now))
         .prefetch_related("lines")
         .order_by("-created_at", "-id")
     )
@@ -60,7 +67,7 @@ def paid_totals(*, user: User) -> list[SpentTotal]:
         Order.objects.filter(user=user, status=Status.PAID)
         .order_by("currency")
         .values("currency")
-        .annotate(amount=Sum("amount_total"), orders=Count("id"))
+        .annotate(amount=Sum(Coalesce("stripe_amount_total", "amount_total")), orders=Count("id"))
     )
     return [SpentTotal(row["currency"], row["amount"], row["orders"]) for row in rows]
 
@@ -74,21 +81,34 @@ class TimelineStep:
 
 
 def order_timeline(*, order: Order) -> list[TimelineStep]:
-    """The steps the order went through, in lifecycle order, with the reason for a
-    refund or a cancellation. Steps that did not happen are left out. No query."""
+    """The steps the order went through, payment and fulfilment, oldest first, with the
+    reason for a refund or a cancellation and the tracking of a shipment. Steps that did
+    not happen are left out. No query."""
     refund_note_on = "refunding" if order.refunding_at else "refunded"
+    tracking = " ".join(part for part in (order.carrier, order.tracking_number) if part)
     candidates = [
         ("created", "Order placed", order.created_at, ""),
         ("processing", "Payment processing", order.processing_at, ""),
         ("paid", "Paid", order.paid_at, ""),
+        ("packed", "Packed", order.packed_at, ""),
+        ("shipped", "Shipped", order.shipped_at, tracking),
+        ("delivered", "Delivered", order.delivered_at, ""),
         ("refunding", "Refund requested", order.refunding_at, ""),
         ("refunded", "Refunded", order.refunded_at, ""),
         ("canceled", "Canceled", order.canceled_at, order.cancel_reason),
     ]
-    # The lifecycle only moves forward, so its order is the chronological one; keeping
-    # it (rather than sorting by time) stays right when two steps share an instant.
-    return [
-        TimelineStep(key, label, at, note or (order.refund_reason if key == refund_note_on else ""))
-        for key, label, at, note in candidates
+    steps = [
+        (
+            at,
+            index,
+            TimelineStep(
+                key, label, at, note or (order.refund_reason if key == refund_note_on else "")
+            ),
+        )
+        for index, (key, label, at, note) in enumerate(candidates)
         if at is not None
     ]
+    # Two axes (payment, fulfilment) interleave, so the steps after "placed" are ordered
+    # by time; the lifecycle's own order settles steps that share an instant.
+    first, rest = steps[0], sorted(steps[1:], key=lambda item: (item[0], item[1]))
+    return [step for _, _, step in [first, *rest]]

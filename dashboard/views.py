@@ -89,6 +89,10 @@ def order_status(request: SignedInHttpRequest, pk: int) -> HttpResponse:
     if order.status == Order.Status.PAID:
         # Fulfilment took the bought lines out of the cart: the header says so at once.
         response.write(render_to_string("theme/_cart_count.html", {"oob": True}, request=request))
+    if order.delayed_payment_failed:
+        # The page around the status says how the payment went (the heading, "Try
+        # again"): it is loaded again rather than left saying "Thank you".
+        response["HX-Refresh"] = "true"
     if layout == "detail":
         # The detail page's timeline and payment reference change with the status.
         response.write(

@@ -54,6 +54,7 @@ Controls (no auth, JSON) under ``/_emulator/``: ``GET deliveries``, ``GET|POST c
 drop_types, drop_next), ``GET|POST|DELETE api_faults`` (latency, paths, error_rate /
 error_next / error_status, throttle_rate / throttle_next / retry_after, drop_rate / drop_next,
 rate_limit / rate_limit_global / rate_limit_endpoint; see faults.py), ``GET api_faults/injected``,
+``GET|DELETE api_requests`` (the /v1/ requests received by endpoint; DELETE also clears them),
 ``POST sessions/{id}/pay`` (``{"card", "delayed", "email", "shipping_name", "shipping_address",
 "shipping_rate", "promotion_code", "billing_address"}``),
 ``POST sessions/{id}/async`` (``{"succeed": bool}``), ``POST webhook`` (``{"url"}``),

@@ -64,6 +64,10 @@ class Emulator:
             on_event=self.dispatcher.enqueue,
             webhooks_active=self.dispatcher.active,
         )
+        # /v1/ requests received, by endpoint (`GET /v1/checkout/sessions/{id}`): what the
+        # shop asked of "Stripe" (GET|DELETE /_emulator/api_requests), faults included.
+        self.api_requests: dict[str, int] = {}
+        self._api_requests_lock = threading.Lock()
         self.base_url: str | None = None
         self._httpd: ThreadingHTTPServer | None = None
         self._stop = threading.Event()
@@ -140,11 +144,24 @@ class Emulator:
         """Change API faults (see faults.py); ValueError for unknown names or bad values."""
         return self.api_faults.set(faults)
 
+    def count_api_request(self, endpoint: str) -> None:
+        with self._api_requests_lock:
+            self.api_requests[endpoint] = self.api_requests.get(endpoint, 0) + 1
+
+    def api_requests_snapshot(self, *, clear: bool = False) -> dict:
+        """{"total": n, "by_endpoint": {endpoint: n}} since the start or the last clear."""
+        with self._api_requests_lock:
+            counts = dict(self.api_requests)
+            if clear:
+                self.api_requests.clear()
+        return {"total": sum(counts.values()), "by_endpoint": counts}
+
     def reset(self) -> None:
         with self.store.lock:
             self.store.reset()
             self.dispatcher.reset()
             self.api_faults.reset()
+        self.api_requests_snapshot(clear=True)
 
 
 def _json_error(status: int, message: str, type_: str = "invalid_request_error") -> StripeError:
@@ -244,7 +261,9 @@ class Handler(BaseHTTPRequestHandler):
         """One /v1/ call, with the API faults (faults.py) applied around it."""
         faults = self.emulator.api_faults
         headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION}
-        if faults.over_rate_limit(self._endpoint(method, path)):
+        endpoint = self._endpoint(method, path)
+        self.emulator.count_api_request(endpoint)
+        if faults.over_rate_limit(endpoint):
             err = StripeError(429, RATE_LIMIT_MESSAGE, code="rate_limit")
             return self._send_json(429, err.body(), headers)
         delay = faults.latency(path)
@@ -484,6 +503,8 @@ class Handler(BaseHTTPRequestHandler):
                     raise StripeError(400, str(exc)) from None
         if route == ("GET", "api_faults/injected"):
             return 200, dict(emu.api_faults.injected)
+        if path == "api_requests" and method in ("GET", "DELETE"):
+            return 200, emu.api_requests_snapshot(clear=method == "DELETE")
         if route == ("POST", "reset"):
             emu.reset()
             return 200, {"reset": True}

@@ -13,7 +13,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from config.settings import is_stripe_api_base
+from config.env import is_stripe_api_base
 
 EMULATOR = "http://127.0.0.1:12111"
 START_THE_SHOP = "import config.asgi; print('started')"

@@ -21,6 +21,7 @@ from checkout.selectors import (
     own_holds,
     product_max_quantity,
 )
+from theme import money
 from theme.params import (
     QUANTITY_MAX_DIGITS,
     NotANumber,
@@ -36,6 +37,13 @@ class CartQuantityError(ValueError):
 
 class MalformedQuantity(CartQuantityError):
     """Not a whole number at all (as opposed to a number outside the limits)."""
+
+
+class CartCurrencyMismatch(CartQuantityError):
+    """A product not priced in the shop's currency: a cart never mixes currencies.
+
+    A CartQuantityError so that every view that refuses a line says why in the same way.
+    """
 
 
 def quantity_parse(*, raw: str | None, allow_zero: bool) -> int:
@@ -127,6 +135,13 @@ def cart_item_add(*, cart: Cart, product_id: int, quantity: int) -> CartItem:
     if quantity < 1:
         raise CartQuantityError("Enter at least 1")
     product = _product_for_cart(cart=cart, product_id=product_id)
+    # Every line is in the shop's currency, so the cart is, whatever it holds: products
+    # all share it once the shop starts (catalog.checks); this guard holds without that.
+    if product.currency != money.shop_currency():
+        raise CartCurrencyMismatch(
+            f"It is priced in {product.currency.upper()}, and your cart is in "
+            f"{money.shop_currency().upper()}"
+        )
     limit = product_max_quantity(product=product)
     if quantity > limit:
         raise CartQuantityError(_limit_message(product=product, wanted=quantity) or "")

@@ -6,10 +6,8 @@ sweeper after a failure) never refunds twice.
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -17,7 +15,8 @@ from catalog import inventory
 from catalog.models import StockReservation
 from checkout import gateway
 from checkout.exceptions import UnknownOrder
-from checkout.models import Order
+from checkout.models import Order, OrderNotification
+from checkout.services.notifications import notification_queue
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +49,9 @@ def order_refund_request(*, order_id: int) -> None:
     order = Order.objects.get(pk=order_id)
     if order.status != S.REFUNDING or order.stripe_refund_id:
         return
+    if not order.stripe_payment_intent_id and order.total_charged == 0:
+        order_refund_without_payment(order_id=order.pk)  # nothing was charged
+        return
     if not order.stripe_payment_intent_id:
         Order.objects.filter(pk=order.pk).update(
             needs_review=True, review_reason="Refund needed but no payment reference is known."
@@ -67,29 +69,23 @@ def order_refund_request(*, order_id: int) -> None:
     Order.objects.filter(pk=order.pk, stripe_refund_id="").update(stripe_refund_id=refund_id)
 
 
-def metadata_order_id(obj: Mapping) -> int | None:
-    """The order id a Stripe object carries in its metadata, if it is one."""
-    raw = str((obj.get("metadata") or {}).get("order_id", ""))
-    return int(raw) if raw.isdigit() else None
-
-
-def order_for_payment(*, payment_intent_id: str, order_id: int | None) -> Q | None:
-    """The condition that finds the order of a payment, or None when nothing names one."""
-    query = None
-    if payment_intent_id:
-        query = Q(stripe_payment_intent_id=payment_intent_id)
-    if order_id is not None:
-        query = Q(pk=order_id) if query is None else query | Q(pk=order_id)
-    return query
-
-
 @transaction.atomic
-def order_mark_refunded(*, payment_intent_id: str, order_id: int | None, fully: bool) -> Order:
-    """Stripe confirmed a refund (charge.refunded). A full refund ends the order as
-    refunded; staff may have asked for the units to go back on hand, which happens once."""
-    query = order_for_payment(payment_intent_id=payment_intent_id, order_id=order_id)
+def order_mark_refunded(*, payment_intent_id: str, fully: bool) -> Order:
+    """Stripe confirmed a refund (charge.refunded, as read back from Stripe). A full
+    refund ends the order as refunded; staff may have asked for the units to go back on
+    hand, which happens once.
+
+    The order is found by its payment intent only, never by an order id in metadata: a
+    refund of one payment can never refund another order. Raises UnknownOrder when no
+    order has this payment.
+    """
     order = (
-        Order.objects.select_for_update().filter(query).order_by("pk").first() if query else None
+        Order.objects.select_for_update()
+        .filter(stripe_payment_intent_id=payment_intent_id)
+        .order_by("pk")
+        .first()
+        if payment_intent_id
+        else None
     )
     if order is None:
         raise UnknownOrder(f"no order for payment {payment_intent_id!r}")
@@ -101,10 +97,16 @@ def order_mark_refunded(*, payment_intent_id: str, order_id: int | None, fully: 
         return order
     if order.status == S.REFUNDED:
         return order
-    now = timezone.now()
-    order.status = S.REFUNDED
-    order.refunded_at = now
     order.stripe_payment_intent_id = order.stripe_payment_intent_id or payment_intent_id
+    _order_refunded(order)
+    return order
+
+
+def _order_refunded(order: Order) -> None:
+    """The order (locked) is refunded: release its units, restock what staff said is on
+    the shelf (once), tell the shopper (once)."""
+    order.status = S.REFUNDED
+    order.refunded_at = timezone.now()
     # Held units go back to the shop; paid units no longer wait to be shipped.
     order.reservations.filter(
         status__in=[StockReservation.Status.ACTIVE, StockReservation.Status.CONSUMED]
@@ -119,4 +121,14 @@ def order_mark_refunded(*, payment_intent_id: str, order_id: int | None, fully: 
         inventory.stock_restock_refund(lines=restock, order_id=order.pk)
         order.stock_restored = True
     order.save()
+    notification_queue(order=order, kind=OrderNotification.Kind.REFUNDED)
+
+
+@transaction.atomic
+def order_refund_without_payment(*, order_id: int) -> Order:
+    """Refund an order that took no money (a 100 % discount: no payment intent): there
+    is nothing to return at Stripe, so it is refunded at once. Idempotent."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status == S.REFUNDING and order.total_charged == 0:
+        _order_refunded(order)
     return order

@@ -7,6 +7,7 @@ lives here too.
 
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -17,10 +18,26 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog.models import Product, StockReservation
-from checkout import gateway
-from checkout.exceptions import EmptyCart, InsufficientStock, PaymentUnavailable, UnknownOrder
+from checkout import gateway, resilience
+from checkout.exceptions import (
+    BelowMinimumCharge,
+    EmptyCart,
+    InsufficientStock,
+    PaymentRefused,
+    PaymentUnavailable,
+    UnknownOrder,
+)
 from checkout.models import Order, OrderLine
+from checkout.selectors import own_holds
+from checkout.services.pricing import checkout_pricing, product_tax_codes
+from checkout.services.shipping import (
+    shipping_countries,
+    shipping_offered_record,
+    shipping_options_for,
+)
 from checkout.services.transitions import order_cancel, order_sync_from_session
+from checkout.sessions import LineItem, ShippingOption
+from theme import money
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +66,36 @@ def checkout_start(
 
     Returns the order, whose `stripe_checkout_url` the shopper is sent to. An unchanged
     cart reuses its open session; any other open checkout of the shopper is expired
-    first and its hold released. Raises EmptyCart, InsufficientStock (nothing is
-    created) or PaymentUnavailable (the order is canceled and its hold released).
+    first and its hold released. Raises EmptyCart, BelowMinimumCharge (an order under
+    Stripe's minimum charge), InsufficientStock (nothing is created by these three),
+    PaymentUnavailable (Stripe is slow or failing, or the breaker is open)
+    or PaymentRefused (Stripe refused the session); after the order was created, it is
+    canceled and its hold released before either is raised.
+
+    Stripe is called outside any transaction, and within the caller's time budget
+    (checkout.resilience). A create that timed out may still have made a session at
+    Stripe: its URL never reached the shopper, it expires by itself, and should it
+    ever be paid, the webhook finds the (canceled) order through client_reference_id
+    and fulfils or refunds it (order_mark_paid).
     """
     items = _normalise(items)
     if not items:
         raise EmptyCart()
-    prices = dict(Product.objects.filter(pk__in=items).values_list("pk", "unit_amount"))
+    if not resilience.available():
+        raise PaymentUnavailable()  # the breaker is open: nothing is created
+    _sold_out_refuse(items=items)
+    products = _products_unlocked(user=user, items=items)
+    prices = {pid: product.unit_amount for pid, product in products.items()}
+    if prices.keys() == items.keys():  # an unknown product gets its own message later
+        below = money.minimum_problem(sum(prices[pid] * qty for pid, qty in items.items()))
+        if below:
+            raise BelowMinimumCharge(below)  # before anything changes: Stripe would refuse it
+    # A sale's late buyers are refused here, without waiting for the row locks that the
+    # first buyers hold: what is refused now would be refused under the lock too (the
+    # check under lock below stays the one that grants).
+    problems = _availability_problems(items=items, products=products)
+    if problems:
+        raise _refusal(problems, products)
     fingerprint = _fingerprint(items, prices)
 
     reusable = _open_checkout_for(user=user, fingerprint=fingerprint, from_cart=from_cart)
@@ -64,12 +104,28 @@ def checkout_start(
     _checkouts_abandon(user=user)
 
     order = _order_create_with_holds(
-        user=user, items=items, fingerprint=fingerprint, from_cart=from_cart
+        user=user,
+        items=items,
+        fingerprint=fingerprint,
+        from_cart=from_cart,
+        priced=_shipping_priced(items=items, prices=prices),
     )
-    lines = [(line.name, line.unit_amount, line.quantity) for line in order.lines.all()]
+    tax_codes = product_tax_codes(ids=items) if settings.STRIPE_TAX_ENABLED else {}
+    lines = [
+        LineItem(
+            name=line.name,
+            unit_amount=line.unit_amount,
+            quantity=line.quantity,
+            tax_code=tax_codes.get(line.product_id or 0, ""),
+        )
+        for line in order.lines.all()
+    ]
     expires_at = timezone.now() + timedelta(minutes=settings.STOCK_HOLD_MINUTES, seconds=60)
     try:
         session = gateway.session_create(
+            shipping_countries=shipping_countries(),
+            pricing=checkout_pricing(),
+            shipping_options=[ShippingOption(**offer) for offer in order.shipping_offered],
             order_id=order.pk,
             email=user.email,
             currency=order.currency,
@@ -81,10 +137,14 @@ def checkout_start(
             expires_at=expires_at,
             idempotency_key=f"order-{order.pk}-session",
         )
-    except gateway.GatewayError:
-        logger.exception("checkout: creating the Stripe session for order %s failed", order.pk)
-        order_cancel(order_id=order.pk, reason="The payment provider could not be reached")
+    except gateway.StripeUnavailable:
+        logger.warning("checkout: no Stripe session for order %s in time", order.pk)
+        order_cancel(order_id=order.pk, reason="The payment provider did not answer in time")
         raise PaymentUnavailable() from None
+    except gateway.StripeRefused:
+        logger.exception("checkout: Stripe refused the session of order %s", order.pk)
+        order_cancel(order_id=order.pk, reason="The payment provider refused the checkout")
+        raise PaymentRefused() from None
     Order.objects.filter(pk=order.pk).update(
         stripe_session_id=session.id,
         stripe_checkout_url=session.url or "",
@@ -116,6 +176,8 @@ def _open_checkout_for(*, user: User, fingerprint: str, from_cart: bool) -> Orde
         if session.status == "open" and session.url:
             return order
         order_sync_from_session(session=session)
+    except gateway.StripeUnavailable:
+        raise PaymentUnavailable() from None  # nothing new is created
     except (gateway.GatewayError, UnknownOrder):
         logger.warning("checkout: could not settle the open checkout of order %s", order.pk)
     return None
@@ -124,8 +186,9 @@ def _open_checkout_for(*, user: User, fingerprint: str, from_cart: bool) -> Orde
 def _checkouts_abandon(*, user: User) -> None:
     """Expire the shopper's other open sessions (a changed cart) and release their holds.
 
-    A session that turns out to be paid meanwhile is fulfilled instead. If Stripe
-    cannot be reached, the old order is left for its hold to lapse and the sweeper.
+    A session that turns out to be paid meanwhile is fulfilled instead. If Stripe is
+    slow or failing, PaymentUnavailable is raised before anything new is created (the
+    old order keeps its hold until it lapses, or the sweeper settles it).
     """
     for order in Order.objects.filter(user=user, status=S.PENDING):
         if not order.stripe_session_id:
@@ -136,28 +199,70 @@ def _checkouts_abandon(*, user: User) -> None:
                 order_cancel(order_id=order.pk, reason="Replaced by a newer checkout")
             else:
                 order_sync_from_session(session=session)
+        except gateway.StripeUnavailable:
+            raise PaymentUnavailable() from None
         except (gateway.GatewayError, UnknownOrder):
             logger.warning("checkout: could not close the earlier checkout %s", order.pk)
 
 
-@transaction.atomic
-def _order_create_with_holds(
-    *, user: User, items: dict[int, int], fingerprint: str, from_cart: bool
-) -> Order:
-    """Lock the products in id order, check availability, create the order and its holds.
+# Products this process found sold out: id -> (time.monotonic(), name). For
+# CHECKOUT_SOLD_OUT_MEMO_SECONDS a checkout asking for one is refused from here, with no
+# query at all: a flash sale's late buyers, by the hundred, cost the database nothing
+# beyond their session. Only ever a refusal, never a hold, so it cannot oversell; a unit
+# that comes back (a lapsed or released hold) is offered again that much later, as the
+# catalog's kept page and its 5 s badge poller show it.
+_sold_out: dict[int, tuple[float, str]] = {}
+SOLD_OUT = "Sold out."
 
-    On PostgreSQL the row locks serialize checkouts of the same products; on SQLite the
-    IMMEDIATE transaction serializes all writers. Either way no two checkouts can both
-    see the last unit as available.
-    """
-    now = timezone.now()
-    products = {
-        p.pk: p
-        for p in list(Product.objects.select_for_update().filter(pk__in=items).order_by("pk"))
+
+def _sold_out_refuse(*, items: Mapping[int, int]) -> None:
+    """Raise InsufficientStock for the items this process found sold out just now."""
+    keep = settings.CHECKOUT_SOLD_OUT_MEMO_SECONDS
+    if keep <= 0:
+        return
+    now = time.monotonic()
+    known = {pid: _sold_out.get(pid) for pid in items}
+    gone = {pid: seen[1] for pid, seen in known.items() if seen and now - seen[0] < keep}
+    if gone:
+        raise InsufficientStock(dict.fromkeys(gone, SOLD_OUT), names=gone)
+
+
+def _refusal(problems: dict[int, str], products: Mapping[int, Product]) -> InsufficientStock:
+    """The refusal for `problems`, with the products' names; the sold-out ones are
+    remembered (_sold_out)."""
+    names = {pid: products[pid].name for pid in problems if pid in products}
+    if settings.CHECKOUT_SOLD_OUT_MEMO_SECONDS > 0:
+        _sold_out_remember(
+            {pid: names[pid] for pid, problem in problems.items() if problem == SOLD_OUT}
+        )
+    return InsufficientStock(problems, names=names)
+
+
+def _sold_out_remember(names: Mapping[int, str]) -> None:
+    now = time.monotonic()
+    for pid, name in names.items():
+        _sold_out[pid] = (now, name)
+
+
+def _products_unlocked(*, user: User, items: Mapping[int, int]) -> dict[int, Product]:
+    """The products of `items`, read without a lock, with their availability: other
+    shoppers' live holds counted, the shopper's own awaiting-payment ones not (this
+    checkout releases those first). One query."""
+    return {
+        product.pk: product
+        for product in Product.objects.filter(pk__in=items).with_availability(
+            ignore_holds=own_holds(user_id=user.pk)
+        )
     }
-    held = StockReservation.objects.active(now=now).filter(product_id__in=items).held_by_product()
-    # One Checkout Session has one currency: the first product's decides.
-    currency = products[min(products)].currency if products else settings.SHOP_CURRENCY
+
+
+def _availability_problems(
+    *, items: Mapping[int, int], products: Mapping[int, Product]
+) -> dict[int, str]:
+    """What keeps each product of `items` out of a checkout, by product id: no longer
+    sold, priced in another currency than the shop's (one Checkout Session has one
+    currency), or fewer units available than asked. `products` carry `available`."""
+    currency = money.shop_currency()
     problems: dict[int, str] = {}
     for pid, quantity in items.items():
         product = products.get(pid)
@@ -165,21 +270,78 @@ def _order_create_with_holds(
             problems[pid] = "This product is no longer sold."
             continue
         if product.currency != currency:
-            problems[pid] = "This product is priced in another currency; buy it separately."
+            problems[pid] = "This product is not priced in the shop's currency."
             continue
-        available = max(product.stock_on_hand - held.get(pid, 0), 0)
-        if quantity > available:
-            problems[pid] = f"Only {available} available." if available else "Sold out."
-    if problems:
-        raise InsufficientStock(problems)
+        if quantity > product.available:
+            available = product.available
+            problems[pid] = f"Only {available} available." if available else SOLD_OUT
+    return problems
 
+
+def _shipping_priced(
+    *, items: Mapping[int, int], prices: Mapping[int, int]
+) -> tuple[int, list[dict]] | None:
+    """The delivery options for the items at the prices read before the lock, and that
+    items amount: worked out before the row locks are taken, so that they are held for
+    less. None when a price is unknown."""
+    if not prices.keys() >= items.keys():
+        return None
+    amount = sum(prices[pid] * qty for pid, qty in items.items())
+    options = shipping_options_for(currency=money.shop_currency(), items_amount=amount)
+    return amount, shipping_offered_record(options)
+
+
+@transaction.atomic
+def _order_create_with_holds(
+    *,
+    user: User,
+    items: dict[int, int],
+    fingerprint: str,
+    from_cart: bool,
+    priced: tuple[int, list[dict]] | None = None,
+) -> Order:
+    """Lock the products in id order, check availability, create the order and its holds.
+
+    On PostgreSQL the row locks serialize checkouts of the same products; on SQLite the
+    IMMEDIATE transaction serializes all writers. Either way no two checkouts can both
+    see the last unit as available. `priced` (_shipping_priced) is used when the items
+    still cost what it was worked out for.
+    """
+    now = timezone.now()
+    products = {
+        p.pk: p
+        for p in list(Product.objects.select_for_update().filter(pk__in=items).order_by("pk"))
+    }
+    held = StockReservation.objects.active(now=now).filter(product_id__in=items).held_by_product()
+    for pid, product in products.items():
+        product.available = max(product.stock_on_hand - held.get(pid, 0), 0)
+    problems = _availability_problems(items=items, products=products)
+    if problems:
+        raise _refusal(problems, products)
+    taken_last = {
+        pid: products[pid].name for pid, qty in items.items() if products[pid].available == qty
+    }
+    if taken_last and settings.CHECKOUT_SOLD_OUT_MEMO_SECONDS > 0:
+        # This checkout takes the last units: the next ones are refused from memory
+        # once it commits, without waiting for a query to find it out.
+        transaction.on_commit(lambda: _sold_out_remember(taken_last))
+    currency = money.shop_currency()
+
+    items_amount = sum(products[pid].unit_amount * qty for pid, qty in items.items())
+    if priced is not None and priced[0] == items_amount:
+        offered = priced[1]
+    else:  # a price changed since: the options are priced again
+        offered = shipping_offered_record(
+            shipping_options_for(currency=currency, items_amount=items_amount)
+        )
     order = Order.objects.create(
         user=user,
         email=user.email,
         currency=currency,
-        amount_total=sum(products[pid].unit_amount * qty for pid, qty in items.items()),
+        amount_total=items_amount,
         cart_fingerprint=fingerprint,
         from_cart=from_cart,
+        shipping_offered=offered,
     )
     OrderLine.objects.bulk_create(
         OrderLine(
@@ -218,3 +380,8 @@ def checkout_abandon(*, order: Order) -> Order:
             # session, the webhook finds the canceled order and fulfils or refunds it.
             logger.warning("checkout: could not expire session of order %s", order.pk)
     return order_cancel(order_id=order.pk, reason="Canceled by the shopper")
+
+
+def order_mark_retry(*, order: Order, retry_of: Order) -> None:
+    """`order` is a new checkout of the lines of `retry_of`, whose payment failed."""
+    Order.objects.filter(pk=order.pk, retry_of__isnull=True).update(retry_of=retry_of)

@@ -17,9 +17,9 @@ from catalog import inventory
 from catalog.models import Product, StockReservation
 from checkout import gateway
 from checkout.exceptions import UnknownOrder
-from checkout.models import Order, OrderLine
+from checkout.models import Order, OrderLine, OrderNotification, ShippingRate
 from checkout.services.cart import cart_remove_bought
-from checkout.services.emails import order_confirmation_send
+from checkout.services.notifications import notification_queue
 from checkout.services.refunds import order_refund_request
 
 logger = logging.getLogger(__name__)
@@ -53,32 +53,62 @@ def order_sync_from_session(*, session: gateway.CheckoutSession) -> Order:
     order of this shop, or an order whose own session is another one (a forged or
     crossed reference); GatewayError when Stripe must be asked and cannot be reached.
     """
-    order = Order.objects.filter(pk=session.order_id).first() if session.order_id else None
-    if order is None:
+    # Only what the checks need: a paid session's order is read (and locked) by
+    # order_mark_paid, which is the webhook storm's path.
+    found = (
+        Order.objects.filter(pk=session.order_id).values_list("pk", "stripe_session_id").first()
+        if session.order_id
+        else None
+    )
+    if found is None:
         raise UnknownOrder(f"session {session.id} names no order of this shop")
-    if order.stripe_session_id and order.stripe_session_id != session.id:
-        raise UnknownOrder(f"session {session.id} is not the session of order {order.pk}")
+    order_id, order_session_id = found
+    if order_session_id and order_session_id != session.id:
+        raise UnknownOrder(f"session {session.id} is not the session of order {order_id}")
     if session.status == "complete":
         if session.payment_status != "unpaid":
-            return order_mark_paid(order_id=order.pk, session=session)
+            return order_mark_paid(order_id=order_id, session=session)
         status = (
             gateway.payment_intent_status(payment_intent_id=session.payment_intent)
             if session.payment_intent
             else "processing"
         )
         if status in ("requires_payment_method", "canceled"):
-            return order_cancel(order_id=order.pk, reason="The delayed payment failed")
-        return order_mark_processing(order_id=order.pk, session=session)
+            return order_cancel(
+                order_id=order_id, reason="The delayed payment failed", payment_failed=True
+            )
+        return order_mark_processing(order_id=order_id, session=session)
     if session.status == "expired":
-        return order_cancel(order_id=order.pk, reason="The checkout expired")
-    return order
+        return order_cancel(order_id=order_id, reason="The checkout expired")
+    return Order.objects.get(pk=order_id)
 
 
 def _record_stripe_fields(order: Order, session: gateway.CheckoutSession) -> None:
+    """Keep what Stripe reports of the payment: amounts, shipping, tax, discount."""
     order.stripe_session_id = order.stripe_session_id or session.id
     order.stripe_payment_intent_id = session.payment_intent or order.stripe_payment_intent_id
     order.stripe_amount_total = session.amount_total
     order.stripe_currency = session.currency
+    if session.shipping_address and not order.shipping_address_corrected_at:
+        order.shipping_name = session.shipping_name
+        order.shipping_address = session.shipping_address
+    order.shipping_amount = session.shipping_amount
+    offer = _chosen_offer(order=order, session=session)
+    if offer is not None:
+        order.shipping_rate_id = (
+            ShippingRate.objects.filter(pk=offer["rate_id"]).values_list("pk", flat=True).first()
+        )
+        order.shipping_rate_name = offer["name"]
+    order.amount_tax = session.amount_tax
+    order.amount_discount = session.amount_discount
+
+
+def _chosen_offer(*, order: Order, session: gateway.CheckoutSession) -> dict | None:
+    """The offered rate the shopper chose at Stripe (by its place among the options)."""
+    index = session.chosen_option_index
+    if index is None or index >= len(order.shipping_offered):
+        return None
+    return order.shipping_offered[index]
 
 
 @transaction.atomic
@@ -126,20 +156,63 @@ def order_mark_paid(*, order_id: int, session: gateway.CheckoutSession) -> Order
     order.save()
     if order.from_cart:
         cart_remove_bought(user_id=order.user_id, needed=needed)
-    transaction.on_commit(lambda: order_confirmation_send(order_id=order.pk))
+    # Queued in this transaction: the emails go if and only if the payment commits.
+    notification_queue(order=order, kind=OrderNotification.Kind.CONFIRMED)
+    notification_queue(order=order, kind=OrderNotification.Kind.STAFF_NEW_ORDER)
     return order
 
 
+def amount_problem(*, order: Order, session: gateway.CheckoutSession) -> str | None:
+    """The one amount check (DESIGN.md): what is wrong with what Stripe took, or None.
+
+    Stripe's amount_total must equal the order's items + shipping + exclusive tax -
+    discount, each as Stripe reports it, in the order's currency; and the shipping
+    must be the price of the rate the shop offered that the shopper chose (no offer:
+    no shipping charged).
+    """
+    if session.currency != order.currency:
+        return (
+            f"Stripe took {session.currency.upper() or 'no currency'} for an order in "
+            f"{order.currency.upper()}"
+        )
+    if order.shipping_offered:
+        offer = _chosen_offer(order=order, session=session)
+        if offer is None:
+            return f"the shipping rate Stripe reports ({session.shipping_rate}) was not offered"
+        if session.shipping_amount != offer["amount"]:
+            return (
+                f"shipping of {session.shipping_amount} for the rate {offer['name']!r} "
+                f"offered at {offer['amount']}"
+            )
+    elif session.shipping_amount:
+        return f"shipping of {session.shipping_amount} charged where none was offered"
+    exclusive_tax = session.amount_tax if _tax_is_exclusive() else 0
+    expected = (
+        order.items_amount + session.shipping_amount + exclusive_tax - session.amount_discount
+    )
+    if session.amount_total != expected:
+        return (
+            f"Stripe took {session.amount_total} where items {order.items_amount} + shipping "
+            f"{session.shipping_amount} + tax {exclusive_tax} - discount "
+            f"{session.amount_discount} make {expected}"
+        )
+    return None
+
+
+def _tax_is_exclusive() -> bool:
+    """Tax Stripe adds on top of prices (exclusive) is part of what it takes; inclusive
+    tax is inside the prices already."""
+    return settings.STRIPE_TAX_ENABLED and settings.TAX_BEHAVIOR == "exclusive"
+
+
 def _amount_matches(*, order: Order, session: gateway.CheckoutSession) -> bool:
-    """True when Stripe took the order's amount in its currency; otherwise the order is
-    saved flagged for review (a person looks before anything ships or is refunded)."""
-    if session.amount_total == order.amount_total and session.currency == order.currency:
+    """True when the amount check passes; otherwise the order is saved flagged for
+    review (a person looks before anything ships or is refunded) and not fulfilled."""
+    problem = amount_problem(order=order, session=session)
+    if problem is None:
         return True
     order.needs_review = True
-    order.review_reason = (
-        f"Stripe reported {session.amount_total} {session.currency.upper()} for an order "
-        f"of {order.amount_total} {order.currency.upper()}; not fulfilled."
-    )
+    order.review_reason = f"{problem}; not fulfilled."
     order.save()
     logger.error("order %s: amount mismatch: %s", order.pk, order.review_reason)
     return False
@@ -201,16 +274,24 @@ def order_mark_processing(*, order_id: int, session: gateway.CheckoutSession) ->
 
 
 @transaction.atomic
-def order_cancel(*, order_id: int, reason: str) -> Order:
-    """Cancel a pending or processing order and release its hold; otherwise a no-op."""
+def order_cancel(*, order_id: int, reason: str, payment_failed: bool = False) -> Order:
+    """Cancel a pending or processing order and release its hold; otherwise a no-op.
+    `payment_failed`: a payment was attempted and failed (a delayed method): the order
+    stays in the shopper's history, marked so, and they are emailed (they left Stripe's
+    page believing they had paid; a card declined there is shown there, and tells the
+    shop nothing)."""
     order = Order.objects.select_for_update().get(pk=order_id)
     if order.status not in OPEN_STATUSES:
         return order
     order.status = S.CANCELED
     order.canceled_at = timezone.now()
     order.cancel_reason = reason
+    if payment_failed:
+        order.payment_failed_at = order.canceled_at
     order.save()
     order.reservations.filter(status=StockReservation.Status.ACTIVE).update(
         status=StockReservation.Status.RELEASED
     )
+    if payment_failed:
+        notification_queue(order=order, kind=OrderNotification.Kind.PAYMENT_FAILED)
     return order

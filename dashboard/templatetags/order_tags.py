@@ -97,3 +97,13 @@ def line_summary(lines: Iterable[OrderLine], shown: int = 2) -> str:
 @register.filter
 def item_count(lines: Iterable[OrderLine]) -> int:
     return sum(line.quantity for line in lines)
+
+
+@register.filter
+def address_lines(address: dict[str, str]) -> list[str]:
+    """A shipping address as the lines of a label: street, postal code and city, region,
+    country."""
+    town = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
+    lines = [address.get("line1"), address.get("line2"), town, address.get("state")]
+    lines.append(address.get("country"))
+    return [line for line in lines if line]

@@ -154,3 +154,26 @@ def test_start_up_faults_are_what_reset_returns_to():
         assert api.get("/v1/events")[0] == 503
     finally:
         emu.stop()
+
+
+def test_api_requests_are_counted_by_endpoint_and_cleared(client, api, emulator):
+    """What the shop asked of Stripe, for the benchmarks: every /v1/ call, faulted or not,
+    by endpoint; controls and the hosted page are not counted."""
+    session = create(client)
+    client.v1.checkout.sessions.retrieve(session.id)
+    api.control("POST", "api_faults", {"error_next": 1})
+    with pytest.raises(stripe.APIError):
+        client.v1.checkout.sessions.retrieve(session.id)
+    api.pay(session.id)
+
+    status, counted = api.control("GET", "api_requests")
+    assert status == 200
+    assert counted == {
+        "total": 3,
+        "by_endpoint": {
+            "POST /v1/checkout/sessions": 1,
+            "GET /v1/checkout/sessions/{id}": 2,
+        },
+    }
+    assert api.control("DELETE", "api_requests")[1]["total"] == 3
+    assert api.control("GET", "api_requests")[1] == {"total": 0, "by_endpoint": {}}

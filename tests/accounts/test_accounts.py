@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from tests.html import one
+from tests.tasks import tasks_run
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,7 @@ def test_login_page_links_the_built_stylesheet(client):
 def test_password_reset_sends_an_email(client, user, mailoutbox):
     response = client.post(reverse("account_reset_password"), {"email": user.email})
     assert response.status_code == 302
+    tasks_run()  # queued by the request, sent by the worker
     assert len(mailoutbox) == 1
     assert user.email in mailoutbox[0].to
 

@@ -29,12 +29,16 @@ def test_catalog_lists_active_products_with_price_and_image(client):
     assert f'href="{product.get_absolute_url()}"' in html
 
 
-def test_price_is_formatted_in_the_products_currency(client):
-    ProductFactory(unit_amount=1999, currency="usd")
-    ProductFactory(unit_amount=500, currency="jpy")
-    html = client.get(INDEX).content.decode()
-    assert "$19.99" in html
-    assert "¥500" in html
+@pytest.mark.parametrize(
+    ("currency", "unit_amount", "shown"), [("usd", 1999, "$19.99"), ("jpy", 500, "¥500")]
+)
+def test_price_is_formatted_in_the_products_currency(
+    client, settings, currency, unit_amount, shown
+):
+    # One currency per shop (SHOP_CURRENCY): a catalog never shows two at once.
+    settings.SHOP_CURRENCY = currency
+    ProductFactory(unit_amount=unit_amount)
+    assert shown in client.get(INDEX).content.decode()
 
 
 def test_inactive_products_are_hidden_from_the_catalog(client):

@@ -10,6 +10,7 @@ from catalog.models import Product, StockReservation
 from checkout.models import CartItem, Order, StripeEvent
 from checkout.services import refunds, transitions
 from tests.stock import stock_set
+from tests.tasks import tasks_run
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +45,8 @@ def test_completed_webhook_marks_paid_and_decrements_stock_once(
     assert (stock(mug), stock(apron)) == (3, 2)
     assert set(order.reservations.values_list("status", flat=True)) == {"consumed"}
     assert not CartItem.objects.filter(cart__user=order.user).exists()
+    assert mailoutbox == []  # queued with the payment, sent by the worker
+    tasks_run()
     assert len(mailoutbox) == 1 and f"Order #{order.pk}" in mailoutbox[0].subject
     event = StripeEvent.objects.get(type="checkout.session.completed")
     assert event.processed_at is not None and event.attempts == 1

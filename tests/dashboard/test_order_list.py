@@ -68,9 +68,11 @@ def test_pending_orders_are_listed_only_while_their_checkout_is_open(shopper_cli
             Status.PAID,
             Status.REFUNDING,
             Status.REFUNDED,
-            Status.CANCELED,
         )
     }
+    # A delayed payment that failed was an attempt: it stays in the history.
+    shown["failed"] = make_order(Status.CANCELED, payment_failed_at=timezone.now())
+    backed_out = make_order(Status.CANCELED)  # canceled before any payment attempt
     expired = make_order(
         Status.PENDING,
         stripe_checkout_url="https://checkout.stripe.com/c/pay/cs_old",
@@ -83,6 +85,7 @@ def test_pending_orders_are_listed_only_while_their_checkout_is_open(shopper_cli
     assert listed == {order.pk for order in shown.values()}
     assert expired.pk not in listed
     assert never_opened.pk not in listed
+    assert backed_out.pk not in listed
 
 
 def test_other_shoppers_orders_are_not_listed(shopper_client, make_order, other_user):
@@ -130,7 +133,7 @@ def test_total_spent_is_given_per_currency(shopper_client, make_order):
 
 
 def test_no_paid_order_yet_says_nothing_spent(shopper_client, make_order):
-    make_order(Status.CANCELED)
+    make_order(Status.CANCELED, payment_failed_at=timezone.now())  # a failed delayed payment
 
     response = shopper_client.get(ORDERS_URL)
 
@@ -171,7 +174,9 @@ def test_order_row_shows_date_item_summary_total_and_status(shopper_client, make
     ],
 )
 def test_status_badge_has_a_colour_and_always_text(shopper_client, make_order, status, badge, text):
-    make_order(status)
+    # A canceled order is listed when a payment was attempted (a failed delayed payment).
+    attempted = {"payment_failed_at": timezone.now()} if status == Status.CANCELED else {}
+    make_order(status, **attempted)
 
     html = shopper_client.get(ORDERS_URL).content.decode()
 

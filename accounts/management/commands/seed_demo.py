@@ -35,3 +35,4 @@ class Command(BaseCommand):
                 )
             )
         call_command("seed_catalog", stdout=self.stdout)
+        call_command("seed_shipping", stdout=self.stdout)

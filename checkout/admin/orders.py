@@ -1,30 +1,22 @@
-import json
+"""Orders in the admin: lines, holds and emails inline; fulfilment, refunds, review."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils.html import format_html
 
 from catalog.models import StockReservation
-from checkout.models import Cart, CartItem, Order, OrderLine, StripeEvent
-from checkout.services.events import stripe_event_reprocess
+from checkout.admin.fulfilment import FulfilmentAdmin, FulfilmentQueueFilter
+from checkout.admin.readonly import ReadOnlyAdminMixin
+from checkout.models import (
+    Order,
+    OrderLine,
+    OrderNotification,
+)
+from checkout.resilience import shopper_budget
 from checkout.services.refunds import order_refund_start
 from theme.templatetags.shop import money
-
-
-class ReadOnlyAdminMixin:
-    """Records that only the shop's own code writes: staff look, never edit."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -42,6 +34,20 @@ class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         return money(line.line_total, line.order.currency)
 
 
+class OrderNotificationInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The emails about the order: whether each went, and why not yet."""
+
+    model = OrderNotification
+    fields = ("kind", "status", "attempts", "sent_at", "next_attempt_at", "last_error")
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = "Emails"
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Whoever may see the order may see what it was emailed about.
+        return request.user.has_perm("checkout.view_order")
+
+
 class ReservationInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = StockReservation
     fields = ("product", "quantity", "status", "expires_at", "created_at")
@@ -50,17 +56,70 @@ class ReservationInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "email", "status", "total", "created_at", "paid_at", "needs_review"]
-    list_filter = ["status", "needs_review", "created_at"]
+class OrderAdmin(FulfilmentAdmin):
+    # The order's own page is the shopper's, which staff cannot open as themselves.
+    view_on_site = False
+    list_display = [
+        "__str__",
+        "email",
+        "status",
+        "fulfilment_status",
+        "total",
+        "created_at",
+        "paid_at",
+        "needs_review",
+    ]
+    list_filter = [
+        FulfilmentQueueFilter,
+        "status",
+        "fulfilment_status",
+        "needs_review",
+        "created_at",
+    ]
     search_fields = ["=id", "email", "stripe_session_id", "stripe_payment_intent_id"]
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline, ReservationInline]
-    actions = ["refund", "refund_and_restock", "mark_reviewed"]
+    inlines = [OrderLineInline, ReservationInline, OrderNotificationInline]
+    actions = [
+        "mark_packed",
+        "mark_shipped",
+        "mark_delivered",
+        "refund",
+        "refund_and_restock",
+        "mark_reviewed",
+    ]
     list_select_related = ["user"]
     fieldsets = [
-        (None, {"fields": ["user", "email", "status", "total", "from_cart"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "user",
+                    "email",
+                    "status",
+                    "items_total",
+                    "shipping_paid",
+                    "discount",
+                    "tax",
+                    "total",
+                    "from_cart",
+                ]
+            },
+        ),
         ("Review", {"fields": ["needs_review", "review_reason"]}),
+        (
+            "Shipping and fulfilment",
+            {
+                "fields": [
+                    "shipping_block",
+                    "shipping_rate_name",
+                    "fulfilment_status",
+                    "tracking_block",
+                    "packed_at",
+                    "shipped_at",
+                    "delivered_at",
+                ]
+            },
+        ),
         (
             "Stripe",
             {
@@ -104,7 +163,18 @@ class OrderAdmin(admin.ModelAdmin):
         "user",
         "email",
         "status",
+        "items_total",
+        "discount",
+        "tax",
         "total",
+        "shipping_block",
+        "shipping_rate_name",
+        "shipping_paid",
+        "fulfilment_status",
+        "tracking_block",
+        "packed_at",
+        "shipped_at",
+        "delivered_at",
         "from_cart",
         "review_reason",
         "stripe_session_id",
@@ -131,9 +201,29 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @admin.display(description="Total", ordering="amount_total")
+    def get_urls(self):
+        return [*self.get_fulfilment_urls(), *super().get_urls()]
+
+    @admin.display(description="Shipping")
+    def shipping_paid(self, order: Order) -> str:
+        return money(order.shipping_amount, order.currency) if order.shipping_rate_name else "—"
+
+    @admin.display(description="Total")
     def total(self, order: Order) -> str:
-        return money(order.amount_total, order.currency)
+        """What the shopper pays (items, shipping, tax and discount as Stripe reported)."""
+        return money(order.total_charged, order.currency)
+
+    @admin.display(description="Items")
+    def items_total(self, order: Order) -> str:
+        return money(order.items_amount, order.currency)
+
+    @admin.display(description="Discount")
+    def discount(self, order: Order) -> str:
+        return f"−{money(order.amount_discount, order.currency)}" if order.amount_discount else "—"
+
+    @admin.display(description="Tax")
+    def tax(self, order: Order) -> str:
+        return money(order.amount_tax, order.currency) if order.amount_tax else "—"
 
     @admin.display(description="Amount Stripe reported")
     def stripe_paid(self, order: Order) -> str:
@@ -172,11 +262,17 @@ class OrderAdmin(admin.ModelAdmin):
         started = skipped = 0
         # Always a User here (the admin lets in signed-in staff only); the check tells mypy.
         staff = request.user if request.user.is_authenticated else None
-        for order in queryset:
-            if order_refund_start(order_id=order.pk, restock=restock, reason=reason, staff=staff):
-                started += 1
-            else:
-                skipped += 1
+        # Each refund request goes to Stripe as its order's transaction commits, with no
+        # connection held; a staff member waits on this page, so all of them share one
+        # time budget. A request that does not get through is asked again by the sweeper.
+        with shopper_budget():
+            for order in queryset:
+                if order_refund_start(
+                    order_id=order.pk, restock=restock, reason=reason, staff=staff
+                ):
+                    started += 1
+                else:
+                    skipped += 1
         if started:
             self.message_user(
                 request,
@@ -210,73 +306,3 @@ class OrderAdmin(admin.ModelAdmin):
             raise PermissionDenied
         count = queryset.filter(needs_review=True).update(needs_review=False)
         self.message_user(request, f"{count} order(s) marked as reviewed.", messages.SUCCESS)
-
-
-@admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["stripe_id", "type", "received_at", "processed_at", "attempts", "short_error"]
-    list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
-    search_fields = ["stripe_id", "type"]
-    fields = (
-        "stripe_id",
-        "type",
-        "received_at",
-        "processed_at",
-        "attempts",
-        "error",
-        "pretty_payload",
-    )
-    readonly_fields = fields
-    actions = ["reprocess"]
-    # Payloads hold customer data: the log follows model permissions (view to read,
-    # change to process again), not merely is_staff.
-
-    @admin.display(description="Error / note")
-    def short_error(self, event: StripeEvent) -> str:
-        return event.error[:80]
-
-    @admin.display(description="Payload")
-    def pretty_payload(self, event: StripeEvent) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True))
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Needed for the action; the fields stay read-only.
-        return request.user.has_perm("checkout.change_stripeevent")
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "show_save": False,
-            "show_save_and_continue": False,
-            "show_save_and_add_another": False,
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    @admin.action(description="Process again", permissions=["change"])
-    def reprocess(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        done = failed = 0
-        for event in queryset:
-            try:
-                stripe_event_reprocess(event=event)
-                done += 1
-            except Exception as exc:
-                failed += 1
-                self.message_user(request, f"{event.stripe_id}: {exc}", messages.ERROR)
-        if done:
-            self.message_user(request, f"{done} event(s) processed again.", messages.SUCCESS)
-
-
-class CartItemInline(admin.TabularInline):
-    model = CartItem
-    extra = 0
-    raw_id_fields = ["product"]
-
-
-@admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "created_at", "updated_at"]
-    search_fields = ["user__email"]
-    inlines = [CartItemInline]
-    raw_id_fields = ["user"]
