@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from checkout.reports import DayFigures, PresentPart
+from checkout.reports import DayFigures
+from checkout.revenue import PresentPart
 from theme.templatetags.shop import money
 
 WIDTH, HEIGHT = 960, 300

@@ -20,7 +20,7 @@ from django.utils import timezone
 from catalog.models import StockMovement
 from checkout.models import Order
 from checkout.periods import Period, shop_time_zone
-from checkout.reports import PresentPart, revenue_parts_present
+from checkout.revenue import PresentPart, revenue_parts_present
 from theme.templatetags.shop import ZERO_DECIMAL
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

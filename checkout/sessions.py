@@ -1,8 +1,10 @@
-"""A Checkout Session as the shop reads it, whether retrieved from Stripe or carried by a
+"""Stripe's objects as the shop reads them, plain data the gateway returns.
+
+A Checkout Session is parsed the same way whether retrieved from Stripe or carried by a
 signed webhook event: one parser for both, so an order confirmed by the webhook has the
 same address, shipping, tax and discount as one confirmed by the success page.
-
-Plain data only: the gateway turns the SDK's objects into dicts before parsing.
+The gateway turns the SDK's objects into dicts before parsing; nothing here imports
+stripe.
 """
 
 from dataclasses import dataclass, field
@@ -181,3 +183,33 @@ class TaxAndDiscounts:
     automatic_tax: bool = False
     tax_behavior: str | None = None  # inclusive / exclusive, sent with each price
     allow_promotion_codes: bool = False
+
+
+@dataclass(frozen=True)
+class Charge:
+    id: str
+    payment_intent: str | None
+    amount: int
+    amount_refunded: int
+    refunded: bool  # refunded in full
+    currency: str
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    status: str  # pending / requires_action / succeeded / failed / canceled
+    payment_intent: str | None
+    amount: int
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    id: str
+    type: str
+    object: dict[str, Any]
+    payload: dict[str, Any]
+
+    @property
+    def livemode(self) -> bool:
+        return bool(self.payload.get("livemode"))

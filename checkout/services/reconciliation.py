@@ -26,7 +26,6 @@ Runs are stored and queued by checkout.services.reconciliation_runs.
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,10 +33,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from checkout import gateway
+from checkout import gateway, gateway_lists
 from checkout.models import Order, ReconciliationRun
-from checkout.periods import shop_time_zone
-from checkout.reports import charged
+from checkout.revenue import charged
+from checkout.services.reconciliation_results import Reconciliation
 from theme.templatetags.shop import money
 
 logger = logging.getLogger(__name__)
@@ -50,80 +49,7 @@ EDGE_MARGIN = timedelta(minutes=10)
 # Ids per IN (...) list: SQLite accepts 32,766 variables, PostgreSQL more; kept small.
 ID_CHUNK = 500
 
-KINDS = {
-    "payment_without_order": "Payment with no order",
-    "payment_order_not_paid": "Payment whose order is not paid",
-    "amount_mismatch": "Amount mismatch",
-    "currency_mismatch": "Currency mismatch",
-    "paid_order_without_payment": "Paid order without a payment at Stripe",
-    "refund_not_recorded": "Refund the shop has not recorded",
-    "refund_missing_at_stripe": "Refund recorded, not at Stripe",
-}
 PAID_STATUSES = (S.PAID, S.REFUNDING, S.REFUNDED)
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    kind: str  # a key of KINDS
-    stripe_id: str
-    amount: int | None
-    currency: str
-    order_id: int | None
-    detail: str
-
-    @property
-    def label(self) -> str:
-        return KINDS.get(self.kind, self.kind)
-
-    def line(self) -> str:
-        amount = money(self.amount, self.currency) if self.amount is not None else "-"
-        order = f" order #{self.order_id}" if self.order_id else ""
-        return f"{self.kind.upper()} {self.stripe_id or '-'} {amount}{order}: {self.detail}"
-
-
-@dataclass
-class Reconciliation:
-    since: datetime
-    until: datetime
-    counts: dict[str, int] = field(default_factory=dict)
-    discrepancies: list[Discrepancy] = field(default_factory=list)
-    _seen: set[tuple[str, str]] = field(default_factory=set, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return not self.discrepancies
-
-    def add(self, kind: str, stripe_id: str, amount, currency: str, order, detail: str) -> None:
-        key = (kind, stripe_id or f"order-{getattr(order, 'pk', '')}")
-        if key in self._seen:
-            return
-        self._seen.add(key)
-        self.discrepancies.append(
-            Discrepancy(
-                kind=kind,
-                stripe_id=stripe_id,
-                amount=amount,
-                currency=currency,
-                order_id=getattr(order, "pk", None),
-                detail=detail,
-            )
-        )
-
-    def count(self, name: str, by: int = 1) -> None:
-        self.counts[name] = self.counts.get(name, 0) + by
-
-    def summary(self) -> str:
-        tz = shop_time_zone()
-        c = self.counts.get
-        verdict = "OK" if self.ok else f"{len(self.discrepancies)} DISCREPANCIES"
-        return (
-            f"reconcile_stripe: {verdict}: "
-            f"{timezone.localtime(self.since, tz):%Y-%m-%d %H:%M} to "
-            f"{timezone.localtime(self.until, tz):%Y-%m-%d %H:%M} {tz.key}; Stripe: "
-            f"{c('sessions', 0)} sessions, {c('payments', 0)} payments, {c('refunds', 0)} "
-            f"refunds; shop: {c('orders_paid', 0)} orders paid, {c('orders_refunded', 0)} "
-            f"refunded; {c('in_flight', 0)} in flight, {c('at_edges', 0)} at the edges"
-        )
 
 
 def _chunked(ids: Iterable[Any]) -> list[list[Any]]:
@@ -198,9 +124,9 @@ def stripe_reconcile(
 
     # 1. Stripe first, all of it, before any query (the gateway gives the database
     #    connection back while it waits).
-    listed = gateway.sessions_list(created_gte=look_from, created_lte=until)
-    intents = gateway.payment_intents_list(created_gte=look_from, created_lte=until)
-    refunds = gateway.refunds_list(created_gte=look_from, created_lte=until)
+    listed = gateway_lists.sessions_list(created_gte=look_from, created_lte=until)
+    intents = gateway_lists.payment_intents_list(created_gte=look_from, created_lte=until)
+    refunds = gateway_lists.refunds_list(created_gte=look_from, created_lte=until)
     sessions = {item.session.id: item.session for item in listed}
     session_of_intent = {s.payment_intent: s for s in sessions.values() if s.payment_intent}
     result.count("sessions", sum(1 for item in listed if since <= item.created <= until))
@@ -253,7 +179,7 @@ def stripe_reconcile(
 
     # 4. Each order paid or refunded in the period has its payment (or refund) at Stripe.
     intents_by_id = {pi.id: pi for pi in intents}
-    refunds_of: dict[str, list[gateway.RefundListed]] = {}
+    refunds_of: dict[str, list[gateway_lists.RefundListed]] = {}
     for refund in refunds:
         refunds_of.setdefault(refund.payment_intent or "", []).append(refund)
     for order in in_period:
@@ -276,7 +202,7 @@ def stripe_reconcile(
 
 def _payment_check(
     result: Reconciliation,
-    pi: gateway.PaymentIntent,
+    pi: gateway_lists.PaymentIntent,
     order: Order | None,
     *,
     now: datetime,
@@ -323,7 +249,7 @@ def _payment_check(
 
 
 def _refund_check(
-    result: Reconciliation, refund: gateway.RefundListed, order: Order | None
+    result: Reconciliation, refund: gateway_lists.RefundListed, order: Order | None
 ) -> None:
     if order is None:
         result.add(
@@ -352,14 +278,16 @@ def _refund_check(
 def _order_payment_check(
     result: Reconciliation,
     order: Order,
-    intents: dict[str, gateway.PaymentIntent],
+    intents: dict[str, gateway_lists.PaymentIntent],
     sessions: dict[str, gateway.CheckoutSession],
 ) -> None:
     """An order the shop marked paid: Stripe must have its payment as succeeded. What
     the lists did not bring (made before the period) is asked for one by one."""
     intent_id = order.stripe_payment_intent_id
     if intent_id:
-        pi = intents.get(intent_id) or gateway.payment_intent_find(payment_intent_id=intent_id)
+        pi = intents.get(intent_id) or gateway_lists.payment_intent_find(
+            payment_intent_id=intent_id
+        )
         if pi is None:
             result.add(
                 "paid_order_without_payment",
@@ -392,7 +320,7 @@ def _order_payment_check(
     session_id = order.stripe_session_id or ""
     session = sessions.get(session_id) if session_id else None
     if session is None and session_id:
-        session = gateway.session_find(session_id=session_id)
+        session = gateway_lists.session_find(session_id=session_id)
     if session is not None and session.payment_status in ("paid", "no_payment_required"):
         return
     state = (
@@ -413,12 +341,12 @@ def _order_payment_check(
 
 
 def _order_refund_check(
-    result: Reconciliation, order: Order, refunds_of: dict[str, list[gateway.RefundListed]]
+    result: Reconciliation, order: Order, refunds_of: dict[str, list[gateway_lists.RefundListed]]
 ) -> None:
     intent_id = order.stripe_payment_intent_id
     refunds = refunds_of.get(intent_id) if intent_id else None
     if intent_id and refunds is None:
-        refunds = gateway.refunds_list(payment_intent=intent_id)
+        refunds = gateway_lists.refunds_list(payment_intent=intent_id)
     if any(r.status in ("succeeded", "pending") for r in refunds or []):
         return
     result.add(

@@ -16,12 +16,8 @@ from django.utils import timezone
 from accounts.models import User
 from checkout import gateway
 from checkout.models import ReconciliationRun
-from checkout.services.reconciliation import (
-    DEFAULT_PERIOD,
-    Discrepancy,
-    Reconciliation,
-    stripe_reconcile,
-)
+from checkout.services.reconciliation import DEFAULT_PERIOD, stripe_reconcile
+from checkout.services.reconciliation_results import Discrepancy, Reconciliation
 
 logger = logging.getLogger(__name__)
 

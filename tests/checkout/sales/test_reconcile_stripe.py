@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from checkout import gateway
+from checkout import gateway_lists
 from checkout.factories import CartItemFactory
 from checkout.models import Order, ReconciliationRun
 from checkout.periods import shop_today
@@ -186,7 +186,7 @@ def test_what_happened_in_the_last_minutes_sits_at_the_edge(checkout, stripe, cl
 
 
 def test_lists_are_paged_and_429_is_waited_out(checkout, stripe, client, cart, mug, monkeypatch):
-    monkeypatch.setattr(gateway, "LIST_PAGE_SIZE", 2)
+    monkeypatch.setattr(gateway_lists, "LIST_PAGE_SIZE", 2)
     for _ in range(3):
         paid_order(checkout, stripe, client)
         refill(cart, mug)

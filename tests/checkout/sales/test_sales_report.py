@@ -11,10 +11,11 @@ from django.db.models import Count, F, Sum
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product, StockReservation
-from checkout import charts, periods, reports
+from checkout import charts, periods, revenue
 from checkout.models import Order, OrderLine
 from checkout.periods import period_of
-from checkout.reports import CHARGED, sales_report
+from checkout.reports import sales_report
+from checkout.revenue import CHARGED
 from tests.checkout.sales.known_shop import BERLIN, FIRST, LAST, S, at, make_order
 
 pytestmark = pytest.mark.django_db
@@ -156,16 +157,16 @@ def test_the_default_period_is_the_last_thirty_days_today_included():
 
 def test_breakdown_parts_appear_when_order_has_their_fields(monkeypatch):
     monkeypatch.setattr(
-        reports,
+        revenue,
         "REVENUE_PARTS",
         (
-            reports.RevenuePart(
+            revenue.RevenuePart(
                 "shipping", "Shipping", ("no_such_field", "stripe_amount_total"), 1
             ),
-            reports.RevenuePart("tax", "Tax", ("nothing",), 1),
+            revenue.RevenuePart("tax", "Tax", ("nothing",), 1),
         ),
     )
-    present = reports.revenue_parts_present()
+    present = revenue.revenue_parts_present()
     assert [(p.key, p.field) for p in present] == [("shipping", "stripe_amount_total")]
 
 
