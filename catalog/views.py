@@ -5,7 +5,6 @@ import re
 import secrets
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.middleware.csrf import get_token
@@ -16,7 +15,9 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from catalog.badges import attach_badges, stock_version
+from catalog.kept import pages
 from catalog.models import Product
+from catalog.shell import shell_keep, shell_key, shell_page
 from theme.htmx import HtmxHttpRequest, wants_fragment
 from theme.pagination import page_links
 from theme.params import ids_parse
@@ -62,18 +63,29 @@ def product_list(request: HtmxHttpRequest) -> HttpResponse:
 
     Two queries whatever the page size: the count and the annotated page. On a sale
     day most visitors are anonymous: their page is kept for CATALOG_PAGE_CACHE_SECONDS
-    in this process's memory, without its CSRF token, and served with theirs.
+    in this process's memory, without its CSRF token, and served with theirs. A
+    signed-in shopper's page is served from a shell kept as long, with their own
+    navigation and token (catalog/shell.py).
     """
     key = _page_cache_key(request)
     if key is not None:
-        kept = caches["local"].get(key)
+        kept = pages.get(key)
         if kept is not None:
             return HttpResponse(kept.replace(_TOKEN_SLOT, get_token(request)))
+    # A signed-in shopper: the page kept for everyone signed in, with their own
+    # navigation and token (catalog/shell.py).
+    shell = shell_key(request) if key is None else None
+    if shell is not None:
+        page = shell_page(shell, request)
+        if page is not None:
+            return HttpResponse(page)
     response = _product_list_render(request)
     if key is not None and response.status_code == 200:
         page, tokens = _TOKENS.subn(_TOKEN_SLOT, response.content.decode())
         if tokens:
-            caches["local"].set(key, page, settings.CATALOG_PAGE_CACHE_SECONDS)
+            pages.set(key, page, settings.CATALOG_PAGE_CACHE_SECONDS)
+    elif shell is not None and response.status_code == 200:
+        shell_keep(shell, response.content.decode(), request)
     return response
 
 

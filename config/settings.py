@@ -86,6 +86,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the client's address and scheme, from the proxy's headers only when the
+    # request came from the proxy (TRUSTED_PROXIES, theme/forwarded.py).
+    "theme.forwarded.ForwardedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files with hashed, compressed names. WhiteNoise over servestatic: faster
     # for every request in this sync middleware chain (BENCHMARKS.md).
@@ -166,8 +169,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Each process's own memory, for what is cheap to rebuild and must be fast to read:
-# the anonymous catalog page (catalog.views), never shared state.
+# Each process's own memory, for what is cheap to rebuild and must be fast to read,
+# never shared state. (The catalog's kept pages live in catalog.kept, which does not
+# pickle them.)
 CACHES["local"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "local",
@@ -218,6 +222,16 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Whether Django itself serves MEDIA_ROOT at /media/ (django.views.static.serve, which
+# Django's docs call unfit for production): in development and tests. In production the
+# proxy serves the uploaded images from the volume it shares with the web processes
+# (deploy/nginx/, docker-compose.yml).
+SERVE_MEDIA = env_bool("DJANGO_SERVE_MEDIA", DEBUG or TESTING)
+# The proxies in front of the shop, comma-separated addresses or networks: only a
+# request from one of them may say, in X-Forwarded-For and X-Forwarded-Proto, who the
+# client is and whether it came over HTTPS (theme/forwarded.py). The default is a proxy
+# on this host; docker-compose.yml names its proxy's fixed address.
+TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES", "127.0.0.1,::1")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,7 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, include, path, re_path
 from django.views.static import serve
 
 from theme import views as theme_views
@@ -28,9 +28,19 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", theme_views.healthz, name="healthz"),
     path("contact/", contact, name="contact"),
-    # Product images. A larger deployment puts a CDN or object storage in front.
-    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
 ]
+
+
+def media_urlpatterns() -> list[URLPattern]:
+    """Product images at /media/, served by Django in development and tests only
+    (SERVE_MEDIA): in production the proxy serves them from the volume it shares with
+    the web processes (deploy/nginx/)."""
+    if not settings.SERVE_MEDIA:
+        return []
+    return [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+
+
+urlpatterns += media_urlpatterns()
 
 handler404 = "theme.views.page_not_found"
 handler500 = "theme.views.server_error"
