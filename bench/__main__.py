@@ -3,7 +3,8 @@
     python -m bench [--duration 4] [--reps 3] [--connections 8] [--poll-seconds 30] [--quick]
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust), wrk for the catalog
-benchmark and Chromium for the measured half of the polling one; whatever is missing
+benchmark, Chromium for the measured half of the polling one, nginx and Redis for the
+multi-host one; whatever is missing
 is said, with how to install it. Figures go to the terminal and to bench/results/
 (JSON per benchmark, summary.md for BENCHMARKS.md). About 10 minutes; the first run
 also makes the comparison virtualenvs (bench/README.md), about a minute more.
@@ -14,7 +15,16 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import catalog, flash_sale, harness, polling, stripe_stall, webhooks
+from bench import (
+    catalog,
+    flash_sale,
+    harness,
+    multihost,
+    polling,
+    stripe_stall,
+    webhooks,
+    workers,
+)
 
 
 def summary_markdown(machine: dict, results: dict, options: harness.Options) -> str:
@@ -52,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         ("flash_sale", flash_sale),
         ("webhooks", webhooks),
         ("stripe_stall", stripe_stall),
+        ("workers", workers),
+        ("multihost", multihost),
     ):
         results[name] = module.run(options)
         harness.results_write(name, results[name])
@@ -69,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         failures.append("the webhook storm did not fulfil every order exactly once")
     if not results["stripe_stall"].get("skipped") and not results["stripe_stall"]["meets_target"]:
         failures.append("the catalog slowed below 0.8x while checkouts hung on Stripe")
+    if results["multihost"].get("failures"):
+        failures += [f"several hosts: {failure}" for failure in results["multihost"]["failures"]]
     for failure in failures:
         print(f"FAILED: {failure}", file=sys.stderr)
     return 1 if failures else 0

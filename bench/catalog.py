@@ -12,6 +12,13 @@ as configured and four variants that each change one thing:
                    bench/.venv-extras
     uvicorn CLI    plain `uvicorn --workers 2`, without config/serve.py's TCP_NODELAY
 
+and two references: the bare app (bench/bare_app.py: Django with no middleware at all,
+one view, served the same way: the framework's ceiling, against which the catalog's
+targets are set) and, with BENCH_BASELINE=<another checkout of the shop>, that shop
+(the tree before a change). BENCH_CATALOG_VARIANTS=configured,baseline (keys, comma-
+separated) measures only those (the bare app always). The catalog page is measured for
+an anonymous visitor and for a signed-in shopper with one item in the cart.
+
 Measurements go target by target, every server in turn (a different one first in each
 repetition), so figures compared with each other are seconds apart. Each server's own
 bare view is the reference of its "x bare" ratios; "paired" ratios compare a variant
@@ -20,15 +27,18 @@ with the shop as configured, repetition by repetition.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench import harness
 from bench.harness import Options, Section, WrkResult, median, ratio, step
 
-CATALOG_TARGET_RATIO = 0.6  # the catalog page against the bare view (the issue's target)
+CATALOG_TARGET_RATIO = 0.6  # the anonymous catalog page against the bare app
+SIGNED_IN_TARGET_RATIO = 0.35  # signed in, one item in the cart, against the bare app
 TIE = 0.05  # differences below 5 % are noise on this machine: keep what is there
 
 # What /bench/stack/ answers for the shop as configured (config/settings.py).
@@ -44,17 +54,23 @@ class Variant:
     venv: harness.ComparisonVenv | None = None  # None: .venv, the shop's own
     nodelay: bool = True  # False: uvicorn's own command line (config/serve.py says why)
     expect: dict = field(default_factory=dict)  # checked against /bench/stack/
+    app: str = "config.asgi:application"  # another ASGI application (the bare app)
+    root: Path = harness.BASE_DIR  # another checkout of the shop (BENCH_BASELINE)
     server: harness.Server | None = None
     results: dict[str, list[WrkResult]] = field(default_factory=dict)
 
 
 def variants() -> list[Variant]:
-    """The shop as configured first: every paired ratio is against it."""
-    return [
+    """The shop as configured first: every paired ratio is against it; the bare app
+    last (it is the reference of the x bare app ratios, not a variant)."""
+    chosen = os.environ.get("BENCH_CATALOG_VARIANTS", "")
+    keep = {key.strip() for key in chosen.split(",") if key.strip()} | {"configured", "bare_app"}
+    baseline = harness.baseline_root()
+    every = [
         Variant(
             "configured",
             "as configured: psycopg 3 + pool, whitenoise, config.serve",
-            ["bare", "catalog", "badges_200", "badges_304", "static"],
+            ["bare", "catalog", "catalog_signed", "badges_200", "badges_304", "static"],
             expect={**CONFIGURED, "pool": True},
         ),
         Variant(
@@ -88,11 +104,31 @@ def variants() -> list[Variant]:
             expect=CONFIGURED,
         ),
     ]
+    if baseline is not None:
+        every.append(
+            Variant(
+                "baseline",
+                f"BENCH_BASELINE (before): {baseline}",
+                ["bare", "catalog", "catalog_signed"],
+                root=baseline,
+                expect={**CONFIGURED, "pool": True},
+            )
+        )
+    every.append(
+        Variant(
+            "bare_app",
+            "bare app: Django, no middleware (bench/bare_app.py)",
+            ["bare"],
+            app="bench.bare_app:application",
+        )
+    )
+    return [v for v in every if not chosen or v.key in keep]
 
 
 TARGET_LABELS = {
     "bare": "bare view (reference)",
     "catalog": "catalog page, 24 products",
+    "catalog_signed": "catalog page, signed in, 1 in cart",
     "badges_200": "badges, 200 (changed)",
     "badges_304": "badges, 304 (unchanged)",
     "static": "static CSS (gzip)",
@@ -102,6 +138,7 @@ TARGET_LABELS = {
 SHORT_LABELS = {
     "bare": "bare",
     "catalog": "catalog",
+    "catalog_signed": "signed in",
     "badges_200": "badges 200",
     "badges_304": "badges 304",
     "static": "static",
@@ -147,9 +184,19 @@ class Probe:
     etag: str
     status_304_path: int  # what the badge endpoint answers with If-None-Match: etag
     static_path: str
+    signed_in_cookie: str = ""  # a shopper signed in with one item in the cart
 
 
-def probe(server: harness.Server) -> Probe:
+def signed_in_buyer() -> str:
+    """The Cookie header of a shopper signed in with one item in the cart."""
+    from catalog.models import Product
+
+    product_id = Product.objects.active().values_list("pk", flat=True).first()
+    buyer = harness.buyers_create(count=1, prefix="catalog-signed", carts=[{product_id: 1}])[0]
+    return f"sessionid={buyer.session_key}; csrftoken={buyer.csrf_secret}"
+
+
+def probe(server: harness.Server, signed_in_cookie: str = "") -> Probe:
     status, _, body = harness.http_get(server.base_url + "/", headers=harness.PROXY_HEADERS)
     if status != 200:
         raise RuntimeError(f"{server.name}: the catalog page answered {status}")
@@ -176,6 +223,7 @@ def probe(server: harness.Server) -> Probe:
         etag=etag,
         status_304_path=status_304,
         static_path=css.group(1),
+        signed_in_cookie=signed_in_cookie,
     )
 
 
@@ -186,6 +234,8 @@ def target_request(target: str, server: harness.Server, found: Probe) -> tuple[s
         return base + "/bench/bare/", {}
     if target == "catalog":
         return base + "/", {}
+    if target == "catalog_signed":
+        return base + "/", {"Cookie": found.signed_in_cookie}
     if target == "badges_200":
         return f"{base}/products/badges/?ids={found.badge_ids}", htmx
     if target == "badges_304":
@@ -211,9 +261,13 @@ def run(options: Options) -> dict:
     with step("fresh database, 48 demo products"):
         harness.database_reset()
         catalog_seed()
-    with step("collectstatic for whitenoise and servestatic"):
+    with step("collectstatic"):
         harness.collectstatic("whitenoise")
-        harness.collectstatic("servestatic", python=pythons[harness.EXTRAS_VENV.name])
+        if harness.EXTRAS_VENV.name in pythons:
+            harness.collectstatic("servestatic", python=pythons[harness.EXTRAS_VENV.name])
+        for root in {v.root for v in chosen if v.root != harness.BASE_DIR}:
+            harness.collectstatic("whitenoise", root=root)
+    buyer = signed_in_buyer()
 
     with harness.Processes() as processes:
         with step(f"starting {len(chosen)} servers (uvicorn, 2 workers each)"):
@@ -225,15 +279,24 @@ def run(options: Options) -> dict:
                     label=variant.label,
                     nodelay=variant.nodelay,
                     expect=variant.expect,
+                    app=variant.app,
+                    root=variant.root,
                 )
                 processes.start(variant.server)
         for variant in chosen:
+            if variant.key == "bare_app":
+                continue
             stack = variant.server.stack
             section.say(
                 f"{variant.label}: {stack['driver']} {stack['driver_version']}, pool "
                 f"{stack['pool'] or 'none'}, static files by {stack['static']}"
             )
-        probes = {variant.key: probe(variant.server) for variant in chosen}
+        probes = {
+            variant.key: probe(variant.server, buyer)
+            for variant in chosen
+            if variant.key != "bare_app"
+        }
+        probes["bare_app"] = probes["configured"]  # it has only the bare view
         found = probes["configured"]
         section.say(
             f"page: {found.products_on_page} products, poller every {found.poll_seconds} s "
@@ -281,8 +344,23 @@ def _median_of(results: list[WrkResult]) -> dict[str, float]:
         "rps": median(r.rps for r in results),
         "p50_ms": median(r.p50_ms for r in results),
         "p99_ms": median(r.p99_ms for r in results),
+        "cpu_ms": median(r.cpu_ms for r in results),
         "errors": sum(r.errors for r in results),
     }
+
+
+def against_bare_app(variant: Variant, bare_app: Variant) -> dict[str, dict[str, float]]:
+    """Each target of `variant` over the bare app's bare view, measured seconds apart in
+    the same repetition: the median of those ratios, for requests/s and (inverted) for
+    the CPU the server spent per request, with the per-repetition ratios."""
+    reference = bare_app.results["bare"]
+    found = {}
+    for target in variant.targets:
+        mine = variant.results[target]
+        rps = [ratio(m.rps, b.rps) for m, b in zip(mine, reference, strict=True)]
+        cpu = [ratio(b.cpu_ms, m.cpu_ms) for m, b in zip(mine, reference, strict=True)]
+        found[target] = {"rps": median(rps), "cpu": median(cpu), "each": rps}
+    return found
 
 
 def report(section: Section, chosen: list[Variant], found: Probe, options: Options) -> dict:
@@ -302,17 +380,47 @@ def report(section: Section, chosen: list[Variant], found: Probe, options: Optio
                     fig["rps"],
                     fig["p50_ms"],
                     fig["p99_ms"],
+                    fig["cpu_ms"],
                     fig["ratio"],
                     int(fig["errors"]),
                 ]
             )
     section.say(
         f"wrk -t2 -c{options.connections} -d{options.duration:.0f}s, "
-        f"medians of {options.reps}; ratio = requests/s against the same server's bare view"
+        f"medians of {options.reps}; ratio = requests/s against the same server's bare view; "
+        "CPU ms: the server's processes' CPU time per request"
     )
     section.say(
-        harness.table(["server", "target", "req/s", "p50 ms", "p99 ms", "x bare", "errors"], rows)
+        harness.table(
+            ["server", "target", "req/s", "p50 ms", "p99 ms", "CPU ms", "x bare", "errors"], rows
+        )
     )
+    bare_app = next((v for v in chosen if v.key == "bare_app"), None)
+    ceiling: dict[str, dict[str, dict[str, float]]] = {}
+    if bare_app is not None:
+        for variant in chosen:
+            if variant.key in ("configured", "baseline"):
+                ceiling[variant.key] = against_bare_app(variant, bare_app)
+        section.say(
+            "\nagainst the bare app (Django with no middleware, served the same way): "
+            "requests/s and CPU per request, medians of per-repetition ratios"
+        )
+        section.say(
+            harness.table(
+                ["server", "target", "x bare app (req/s)", "x bare app (CPU)", "each repetition"],
+                [
+                    [
+                        next(v.label for v in chosen if v.key == key) if t == "bare" else "",
+                        TARGET_LABELS[t],
+                        against["rps"],
+                        against["cpu"],
+                        " ".join(f"{x:.2f}" for x in against["each"]),
+                    ]
+                    for key, targets in ceiling.items()
+                    for t, against in targets.items()
+                ],
+            )
+        )
 
     # Paired comparisons: in each repetition, a variant's figure over the configured
     # shop's figure for the same target (measured within the same minute), then the
@@ -320,6 +428,8 @@ def report(section: Section, chosen: list[Variant], found: Probe, options: Optio
     shop_runs = chosen[0].results
     paired: dict[str, dict[str, float]] = {}
     for variant in chosen[1:]:
+        if variant.key == "bare_app":
+            continue
         paired[variant.key] = {
             target: median(
                 ratio(mine.rps, theirs.rps)
@@ -342,18 +452,25 @@ def report(section: Section, chosen: list[Variant], found: Probe, options: Optio
             [
                 [v.label, *(paired[v.key].get(t, float("nan")) for t in chosen[0].targets)]
                 for v in chosen[1:]
+                if v.key in paired
             ],
         )
     )
 
-    catalog_ratio = figures["configured"]["catalog"]["ratio"]
-    verdict = "meets" if catalog_ratio >= CATALOG_TARGET_RATIO else "is BELOW"
-    section.say(
-        f"\ncatalog page: {catalog_ratio:.2f}x the bare view, which {verdict} the "
-        f"{CATALOG_TARGET_RATIO}x target."
-    )
-    if catalog_ratio < CATALOG_TARGET_RATIO:
-        section.say("  where the time goes: python -m bench.profile")
+    shop = ceiling.get("configured", {})
+    for target, target_ratio in (
+        ("catalog", CATALOG_TARGET_RATIO),
+        ("catalog_signed", SIGNED_IN_TARGET_RATIO),
+    ):
+        if target not in shop:
+            continue
+        reached = shop[target]["rps"]
+        verdict = "meets" if reached >= target_ratio else "is BELOW"
+        section.say(
+            f"{TARGET_LABELS[target]}: {reached:.2f}x the bare app, which {verdict} the "
+            f"{target_ratio}x target (CPU per request: x{shop[target]['cpu']:.2f})"
+        )
+    section.say("  where the time goes: python -m bench.profile, python -m bench.middleware_cost")
 
     decisions = {}
     for key, (question, configured, alternative) in DECISIONS.items():
@@ -367,16 +484,18 @@ def report(section: Section, chosen: list[Variant], found: Probe, options: Optio
             f"{question}: {alternative} against the shop as configured: {figures_text} "
             f"({outcome}) -> keep {keep}"
         )
-    cli = figures["uvicorn_cli"]["bare"]["p50_ms"]
-    section.say(
-        f"  bare view p50 under plain uvicorn {cli:.1f} ms, through config.serve "
-        f"{figures['configured']['bare']['p50_ms']:.1f} ms"
-    )
+    if "uvicorn_cli" in figures:
+        cli = figures["uvicorn_cli"]["bare"]["p50_ms"]
+        section.say(
+            f"  bare view p50 under plain uvicorn {cli:.1f} ms, through config.serve "
+            f"{figures['configured']['bare']['p50_ms']:.1f} ms"
+        )
     return {
         "options": options.__dict__,
         "probe": found.__dict__,
         "figures": figures,
         "paired": paired,
+        "against_bare_app": ceiling,
         "decisions": decisions,
         "runs": {
             v.key: {t: [r.__dict__ for r in rs] for t, rs in v.results.items()} for v in chosen

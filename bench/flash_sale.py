@@ -39,11 +39,14 @@ TARGET_P95_RATIO = 3.0  # flash sale p95 over the bare round's p95, same server 
 def product_make(name: str, stock: int):
     from django.utils.text import slugify
 
+    from catalog.inventory import stock_opening_record
     from catalog.models import Product
 
-    return Product.objects.create(
+    product = Product.objects.create(
         name=name, slug=slugify(name), unit_amount=2500, currency="eur", stock_on_hand=stock
     )
+    stock_opening_record(product=product)  # the ledger holds it: check_inventory agrees
+    return product
 
 
 def outcome(results: list[Timed], emulator_url: str) -> dict:

@@ -627,15 +627,23 @@ def _headers(response: http.client.HTTPResponse) -> dict[str, str]:
 
 
 class KeepAlive:
-    """One persistent HTTP/1.1 connection (per thread), reopened if the server closed it."""
+    """One persistent HTTP/1.1 connection (per thread), reopened if the server closed it.
+    `source`: the loopback address to connect from (127.0.0.0/8 is all this host's), so
+    that a proxy sees many clients (bench.multihost)."""
 
-    def __init__(self, base_url: str, timeout: float = 60):
+    def __init__(self, base_url: str, timeout: float = 60, source: str | None = None):
         self.host, self.port, _ = _split(base_url)
         self.timeout = timeout
+        self.source = source
         self.connection: http.client.HTTPConnection | None = None
 
     def connect(self) -> None:
-        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        self.connection = http.client.HTTPConnection(
+            self.host,
+            self.port,
+            timeout=self.timeout,
+            source_address=(self.source, 0) if self.source else None,
+        )
         self.connection.connect()
 
     def request(
@@ -672,18 +680,22 @@ class Timed:
 
 
 def run_concurrently(
-    base_url: str, jobs: Sequence[tuple[str, str, bytes | str | None, dict]]
+    base_url: str,
+    jobs: Sequence[tuple[str, str, bytes | str | None, dict]],
+    *,
+    sources: Sequence[str] | None = None,
 ) -> tuple[list[Timed], float]:
     """Every job (method, path, body, headers) at once, one connection each, released
     together by a barrier after all connections are open. Returns the timings (in
-    job order) and the wall time from release to the last answer."""
+    job order) and the wall time from release to the last answer. `sources`: the
+    address each job connects from (KeepAlive)."""
     results: list[Timed | None] = [None] * len(jobs)
     barrier = threading.Barrier(len(jobs) + 1)
     finished: list[float] = []
 
     def work(index: int) -> None:
         method, path, body, headers = jobs[index]
-        client = KeepAlive(base_url)
+        client = KeepAlive(base_url, source=sources[index] if sources else None)
         try:
             client.connect()
         except OSError as exc:
@@ -720,15 +732,18 @@ def run_over_connections(
     *,
     connections: int,
     prepare=None,
+    sources: Sequence[str] | None = None,
 ) -> tuple[list[Timed], float]:
     """The jobs in order over `connections` keep-alive connections (a shared queue).
-    `prepare(job) -> (body, headers)` runs just before each send (to sign it then)."""
+    `prepare(job) -> (body, headers)` runs just before each send (to sign it then);
+    connection i connects from sources[i % len(sources)] (KeepAlive)."""
     results: list[Timed | None] = [None] * len(jobs)
     lock = threading.Lock()
     cursor = iter(range(len(jobs)))
 
-    def work() -> None:
-        client = KeepAlive(base_url)
+    def work(number: int) -> None:
+        source = sources[number % len(sources)] if sources else None
+        client = KeepAlive(base_url, source=source)
         try:
             while True:
                 with lock:
@@ -752,7 +767,9 @@ def run_over_connections(
         finally:
             client.close()
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(connections)]
+    threads = [
+        threading.Thread(target=work, args=(number,), daemon=True) for number in range(connections)
+    ]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -832,13 +849,15 @@ def wrk(
     """One wrk measurement, bounded in time: two threads, `connections` keep-alive
     connections opened at the start.
 
-    uvicorn's workers share one listening socket, and the first worker to wake accepts
-    every connection waiting (asyncio accepts in a loop): with wrk's connections all
-    arriving at once, one worker often gets all of them and the other idles, which
-    halves throughput on this 2-CPU machine. With `server`, the connections are counted
-    per worker half a second in, and a run that left a worker without any is stopped
-    and started again (WRK_ATTEMPTS at most; the result says how it went), so that the
-    figures compared with each other were all served by both workers.
+    With uvicorn's one shared listening socket the first worker to wake accepts every
+    connection waiting (asyncio accepts in a loop): with wrk's connections all arriving
+    at once, one worker often got all of them and the other idled, which halves
+    throughput on this 2-CPU machine. config.serve now gives each worker a socket of its
+    own (SO_REUSEPORT); plain uvicorn and older checkouts do not. With `server`, the
+    connections are counted per worker half a second in, and a run that left a worker
+    without any is stopped and started again (WRK_ATTEMPTS at most; the result says how
+    it went), so that the figures compared with each other were all served by both
+    workers; the server's CPU time per request is recorded too (`cpu_ms`).
     `held_per_worker`: connections each worker already holds that are not wrk's (the
     Stripe stall benchmark's waiting checkouts), left out of that count.
     """

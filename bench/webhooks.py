@@ -48,9 +48,10 @@ TARGET_CALLS_PER_EVENT = 0.2
 
 
 def products_make(rep: int, tag: str = "") -> list:
+    from catalog.inventory import stock_opening_record
     from catalog.models import Product
 
-    return Product.objects.bulk_create(
+    products = Product.objects.bulk_create(
         Product(
             name=f"Storm item {tag}{rep}-{i}",
             slug=f"storm-item-{tag}{rep}-{i}",
@@ -60,6 +61,9 @@ def products_make(rep: int, tag: str = "") -> list:
         )
         for i in range(PRODUCTS)
     )
+    for product in products:  # the ledger holds it: check_inventory agrees
+        stock_opening_record(product=product)
+    return products
 
 
 def paid_sessions_make(server, emulator, rep: int, tag: str = "") -> tuple[list, list[str]]:
