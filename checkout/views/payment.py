@@ -84,10 +84,20 @@ def checkout_start(request: HtmxHttpRequest) -> HttpResponse:
         items, from_cart = {product.pk: quantity}, False
     else:
         items, from_cart = cart_quantities_of(user=request.user), True
+    _, response = checkout_open(request, items=items, from_cart=from_cart, back=back)
+    return response
+
+
+def checkout_open(
+    request: HtmxHttpRequest, *, items: dict[int, int], from_cart: bool, back: str
+) -> tuple[Order | None, HttpResponse]:
+    """Start a checkout of `items` within the shopper's Stripe budget: the order and a
+    redirect to Stripe, or None and a redirect to `back` with the reasons as messages.
+    Shared by the checkout and "Try again"."""
     try:
         with shopper_budget():
             order = checkout_start_service(
-                user=request.user,
+                user=request.user,  # type: ignore[arg-type]
                 items=items,
                 base_url=request.build_absolute_uri("/").rstrip("/"),
                 from_cart=from_cart,
@@ -100,11 +110,11 @@ def checkout_start(request: HtmxHttpRequest) -> HttpResponse:
         )
         for pid, problem in exc.problems.items():
             messages.error(request, f"{names.get(pid, 'An item')}: {problem}")
-        return htmx_redirect(request, back)
+        return None, htmx_redirect(request, back)
     except CheckoutError as exc:
         messages.error(request, str(exc))
-        return htmx_redirect(request, back)
-    return htmx_redirect(request, order.stripe_checkout_url)
+        return None, htmx_redirect(request, back)
+    return order, htmx_redirect(request, order.stripe_checkout_url)
 
 
 def _rate_limited(request: HtmxHttpRequest) -> HttpResponse:

@@ -7,14 +7,11 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from accounts.http import SignedInHttpRequest
-from catalog.selectors import product_names
-from checkout.exceptions import CheckoutError, InsufficientStock
 from checkout.ratelimit import checkout_start_allowed
-from checkout.resilience import shopper_budget
 from checkout.selectors import order_for_shopper, order_items_to_retry
-from checkout.services.start import checkout_start, order_mark_retry
-from checkout.views.payment import _rate_limited
-from theme.htmx import htmx_redirect, login_required
+from checkout.services.start import order_mark_retry
+from checkout.views.payment import _rate_limited, checkout_open
+from theme.htmx import login_required
 from theme.params import id_parse
 
 
@@ -36,25 +33,7 @@ def checkout_retry(request: SignedInHttpRequest) -> HttpResponse:
         return redirect(back)
     if not checkout_start_allowed(request=request):
         return _rate_limited(request)
-    try:
-        with shopper_budget():
-            retry = checkout_start(
-                user=request.user,
-                items=items,
-                base_url=request.build_absolute_uri("/").rstrip("/"),
-                from_cart=order.from_cart,
-            )
-    except InsufficientStock as exc:
-        names = (
-            exc.names
-            if exc.names.keys() >= exc.problems.keys()
-            else product_names(ids=exc.problems)
-        )
-        for pid, problem in exc.problems.items():
-            messages.error(request, f"{names.get(pid, 'An item')}: {problem}")
-        return htmx_redirect(request, back)
-    except CheckoutError as exc:
-        messages.error(request, str(exc))
-        return htmx_redirect(request, back)
-    order_mark_retry(order=retry, retry_of=order)
-    return htmx_redirect(request, retry.stripe_checkout_url)
+    retry, response = checkout_open(request, items=items, from_cart=order.from_cart, back=back)
+    if retry is not None:
+        order_mark_retry(order=retry, retry_of=order)
+    return response
