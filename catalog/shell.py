@@ -85,8 +85,13 @@ def shopper_nav(request: HtmxHttpRequest) -> str:
     engine = cast("DjangoTemplates", engines["django"]).engine
     for processor in engine.template_context_processors:
         values.update(processor(request))  # the count as the template would get it
-    count = values.get("cart_count")
     user = request.user
+    # The catalog changes no cart: the count read with the shopper (checkout.auth's
+    # `cart_units`, the cart as the request began) is this page's, and saves a query.
+    units = getattr(user, "cart_units", None)
+    if units is not None:
+        values["cart_count"] = units
+    count = values.get("cart_count")
     key = (
         get_script_prefix(),
         get_language(),

@@ -187,8 +187,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # allauth's backend, reading the shopper with their cart's unit count (checkout.auth).
+    "checkout.auth.ShopperBackend",
+    # Loads the sessions signed in before ShopperBackend (they name it); a failed
+    # sign-in is checked by two backends, as it was.
     "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 
 # django-allauth: email is the login; https://docs.allauth.org/en/latest/account/configuration.html

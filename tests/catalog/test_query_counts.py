@@ -11,7 +11,8 @@ pytestmark = pytest.mark.django_db
 
 # Catalog page: the paginator's count and the annotated page.
 CATALOG_QUERIES = 2
-# Signed in: the session, the user, and the header's cart count besides.
+# Signed in, the page rendered: the session, the user, and the header's cart count
+# besides (the kept shell, tests/catalog/test_signed_in_shell.py, needs only two).
 CATALOG_QUERIES_SIGNED_IN = CATALOG_QUERIES + 3
 BADGE_QUERIES = 1
 # Signed in too: the endpoint touches neither the user nor the cart.

@@ -50,8 +50,9 @@ def test_the_second_shopper_gets_the_kept_grid_with_their_own_header(
     signed_in(first, items=2, products=products).get(reverse("catalog:index"))
     client = signed_in(second, items=1, products=products)
 
-    # The session, the shopper and their cart count: nothing about the products.
-    with django_assert_max_num_queries(3):
+    # The session, and the shopper with their cart count (checkout.auth): nothing about
+    # the products.
+    with django_assert_max_num_queries(2):
         page = client.get(reverse("catalog:index")).content.decode()
 
     assert page.count("<article") == 3
@@ -127,3 +128,18 @@ def test_messages_kept_in_the_session_also_mean_a_page_of_their_own(products):
     assert shell.shell_key(request) is not None
     request.session = {shell.SESSION_MESSAGES_KEY: "[...]"}
     assert shell.shell_key(request) is None
+
+
+def test_the_kept_page_shows_the_cart_as_it_is_after_each_change(products):
+    """The count read with the shopper is the cart as each request began."""
+    shopper = UserFactory()
+    client = signed_in(shopper, items=1, products=products)
+    client.get(reverse("catalog:index"))  # the shell is kept
+
+    client.post(reverse("checkout:cart_add"), {"product": products[1].pk, "quantity": 2})
+    after_add = client.get(reverse("catalog:index")).content.decode()
+    CartItem.objects.filter(cart__user=shopper).delete()  # e.g. a payment emptied it
+    after_empty = client.get(reverse("catalog:index")).content.decode()
+
+    assert CART_COUNT.search(after_add).group(1) == "3"
+    assert CART_COUNT.search(after_empty).group(1) == "0"

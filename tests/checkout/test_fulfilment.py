@@ -76,6 +76,9 @@ def test_success_page_fulfils_when_the_webhook_is_lost(shopper_client, checkout,
     assert order.status == Order.Status.PAID
     assert stock(mug) == 3
     assert "Payment confirmed." in response.content.decode()
+    # The header counts the cart this page emptied, not the one the shopper came with
+    # (checkout.auth reads the shopper with the cart as the request began).
+    assert 'aria-label="0 items in cart"' in response.content.decode()
     # The webhook arriving afterwards changes nothing.
     stripe.deliver_new(shopper_client)
     assert stock(mug) == 3
