@@ -268,3 +268,20 @@ def test_serve_launcher_gives_each_worker_a_listening_socket_of_its_own(tmp_path
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.mark.django_db
+def test_the_daily_job_checks_the_stock_and_prunes_what_piles_up(compose):
+    """Every command of the daily job runs here as compose runs it: old email task rows
+    and expired sessions do not pile up."""
+    import shlex
+
+    from django.core.management import call_command
+
+    command = compose["services"]["inventory-check"]["command"]
+    assert "sleep 86400" in command
+    steps = [shlex.split(step) for step in re.findall(r"python manage\.py ([^;\"]+)", command)]
+    names = [step[0] for step in steps]
+    assert names == ["check_inventory", "prune_db_task_results", "clearsessions"]
+    for name, *args in steps:
+        call_command(name, *args, verbosity=0)
