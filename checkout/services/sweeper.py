@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import StockReservation
-from checkout import gateway
+from checkout import gateway, resilience
 from checkout.exceptions import UnknownOrder
 from checkout.models import Cart, Order
 from checkout.services.refunds import order_refund_request
@@ -34,6 +34,7 @@ class SweepSummary:
     holds_released: int = 0
     carts_deleted: int = 0
     errors: int = 0
+    deferred: int = 0  # left for a later run: Stripe's breaker was open
 
     def __str__(self) -> str:
         return (
@@ -41,6 +42,7 @@ class SweepSummary:
             f"orders reconciled, {self.refunds_retried} refunds retried, "
             f"{self.holds_released} stale holds released, {self.carts_deleted} old carts "
             f"deleted, {self.errors} errors"
+            + (f", {self.deferred} left while Stripe is unavailable" if self.deferred else "")
         )
 
 
@@ -63,6 +65,9 @@ def checkouts_sweep(*, now: datetime | None = None) -> SweepSummary:
     3. Refunding orders whose refund request failed: ask again (same idempotency key).
     4. Active holds past their expiry: mark them released (they already count for nothing).
     5. Anonymous carts untouched for 30 days: delete.
+
+    While Stripe's breaker is open, the orders that need Stripe (1-3) are neither leased
+    nor tried: they are counted as deferred and the next run takes them.
     """
     now = now or timezone.now()
     summary = SweepSummary()
@@ -73,6 +78,9 @@ def checkouts_sweep(*, now: datetime | None = None) -> SweepSummary:
         | Q(status=S.REFUNDING, stripe_refund_id="", refunding_at__lt=now - timedelta(minutes=1))
     ).values_list("pk", "status", "stripe_session_id", "checkout_expires_at")
     for order_id, status, session_id, expires_at in list(candidates[:500]):
+        if (status == S.REFUNDING or session_id) and not resilience.available():
+            summary.deferred += 1
+            continue
         if not _lease(order_id, now):
             continue
         try:

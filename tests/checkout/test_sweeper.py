@@ -130,3 +130,28 @@ def test_sweeper_survives_stripe_being_down(checkout, stripe, settings):
     assert "1 errors" in output
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
+
+
+def test_while_stripes_breaker_is_open_orders_are_left_for_the_next_run(
+    checkout, stripe, mug, monkeypatch
+):
+    from checkout import resilience
+
+    order = checkout()
+    Order.objects.filter(pk=order.pk).update(
+        checkout_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    breaker_open = True
+    monkeypatch.setattr(resilience, "available", lambda: not breaker_open)
+
+    output = sweep()
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert order.sweep_lease_until is None  # not leased: another sweeper may take it
+    assert "0 errors, 1 left while Stripe is unavailable" in output
+
+    breaker_open = False
+    assert "1 lapsed checkouts closed" in sweep()
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELED
