@@ -187,12 +187,17 @@ class Probe:
     signed_in_cookie: str = ""  # a shopper signed in with one item in the cart
 
 
-def signed_in_buyer() -> str:
-    """The Cookie header of a shopper signed in with one item in the cart."""
+def signed_in_buyer(server: harness.Server) -> str:
+    """The Cookie header of a shopper signed in to `server` with one item in the cart."""
     from catalog.models import Product
 
     product_id = Product.objects.active().values_list("pk", flat=True).first()
-    buyer = harness.buyers_create(count=1, prefix="catalog-signed", carts=[{product_id: 1}])[0]
+    buyer = harness.buyers_create(
+        count=1,
+        prefix=f"catalog-signed-{server.name}",
+        carts=[{product_id: 1}],
+        backend=server.auth_backend,
+    )[0]
     return f"sessionid={buyer.session_key}; csrftoken={buyer.csrf_secret}"
 
 
@@ -267,7 +272,6 @@ def run(options: Options) -> dict:
             harness.collectstatic("servestatic", python=pythons[harness.EXTRAS_VENV.name])
         for root in {v.root for v in chosen if v.root != harness.BASE_DIR}:
             harness.collectstatic("whitenoise", root=root)
-    buyer = signed_in_buyer()
 
     with harness.Processes() as processes:
         with step(f"starting {len(chosen)} servers (uvicorn, 2 workers each)"):
@@ -292,7 +296,7 @@ def run(options: Options) -> dict:
                 f"{stack['pool'] or 'none'}, static files by {stack['static']}"
             )
         probes = {
-            variant.key: probe(variant.server, buyer)
+            variant.key: probe(variant.server, signed_in_buyer(variant.server))
             for variant in chosen
             if variant.key != "bare_app"
         }

@@ -172,10 +172,16 @@ def run(options: Options) -> dict:
                     flash = product_make(f"Flash sale lantern {key} {rep}", UNITS)
                     ample = product_make(f"Ample stock mug {key} {rep}", BUYERS)
                     flash_buyers = harness.buyers_create(
-                        count=BUYERS, prefix=f"flash-{key}-{rep}", carts=[{flash.pk: 1}]
+                        count=BUYERS,
+                        prefix=f"flash-{key}-{rep}",
+                        carts=[{flash.pk: 1}],
+                        backend=server.auth_backend,
                     )
                     ample_buyers = harness.buyers_create(
-                        count=BUYERS, prefix=f"ample-{key}-{rep}", carts=[{ample.pk: 1}]
+                        count=BUYERS,
+                        prefix=f"ample-{key}-{rep}",
+                        carts=[{ample.pk: 1}],
+                        backend=server.auth_backend,
                     )
                     for name, path, buyers in (
                         ("bare", "/bench/bare/", flash_buyers),

@@ -40,6 +40,9 @@ HOST = "127.0.0.1"  # the only address any benchmark talks to
 
 PG_HOST, PG_PORT, PG_USER = HOST, 5432, "postgres"
 DB_NAME = os.environ.get("BENCH_DATABASE", "storefront_bench")
+# BENCH_SHOP_REDIS_URL: the shop under test gets it as REDIS_URL, as docker-compose gives
+# it Redis (shared cache, sessions read from Redis); emptied with the database.
+SHOP_REDIS_URL = os.environ.get("BENCH_SHOP_REDIS_URL", "")
 DATABASE_URL = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{DB_NAME}"
 
 STRIPE_SECRET_KEY = "sk_test_bench"  # noqa: S105  (the local emulator's test key)
@@ -155,6 +158,8 @@ def bench_env(**extra: str) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(BASE_DIR),
     )
+    if SHOP_REDIS_URL:  # the shop as compose runs it: cache and sessions in Redis
+        env["REDIS_URL"] = SHOP_REDIS_URL
     env.update(extra)
     return env
 
@@ -201,6 +206,10 @@ def database_reset() -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{DB_NAME}"')
     call_command("migrate", verbosity=0, interactive=False)
+    if SHOP_REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(SHOP_REDIS_URL).flushdb()
 
 
 def postgres_available() -> str | None:
@@ -478,6 +487,11 @@ class Server(BenchProcess):
             environment["PYTHONPATH"] = str(root)
         super().__init__(name, argv, environment, cwd=root)
 
+    @property
+    def auth_backend(self) -> str:
+        """The authentication backend this server's signed-in sessions must name."""
+        return self.stack.get("auth_backend", LEGACY_AUTH_BACKEND)
+
     def start(self) -> None:
         super().start()
         self.wait_ready(self.base_url + "/bench/bare/", headers=PROXY_HEADERS)
@@ -490,6 +504,10 @@ class Server(BenchProcess):
         wrong = stack_mismatches(self.stack, self.expect)
         if wrong:
             raise RuntimeError(f"{self.name} runs {wrong}, expected {self.expect}")
+
+
+# What a server whose /bench/stack/ does not say uses (the shop before checkout.auth).
+LEGACY_AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def stack_mismatches(stack: dict[str, Any], expect: dict[str, Any]) -> dict[str, Any]:
@@ -1015,9 +1033,14 @@ class Buyer:
         }
 
 
-def buyers_create(*, count: int, prefix: str, carts: Sequence[dict[int, int]]) -> list[Buyer]:
+def buyers_create(
+    *, count: int, prefix: str, carts: Sequence[dict[int, int]], backend: str = ""
+) -> list[Buyer]:
     """`count` users signed in by server-side sessions (no password hashing, no login
-    request), buyer i with a cart holding carts[i % len(carts)] ({product id: quantity})."""
+    request), buyer i with a cart holding carts[i % len(carts)] ({product id: quantity}).
+    `backend`: the authentication backend the sessions name (a server's `auth_backend`:
+    a BENCH_BASELINE tree may list other backends than this one); by default this
+    tree's first."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
@@ -1036,7 +1059,7 @@ def buyers_create(*, count: int, prefix: str, carts: Sequence[dict[int, int]]) -
         for i, cart_row in enumerate(carts_made)
         for product_id, quantity in carts[i % len(carts)].items()
     )
-    backend = settings.AUTHENTICATION_BACKENDS[0]
+    backend = backend or settings.AUTHENTICATION_BACKENDS[0]
     buyers = []
     for user in users:
         session = SessionStore()

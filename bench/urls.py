@@ -23,8 +23,9 @@ def bare(request: HttpRequest) -> HttpResponse:
 @require_GET
 def stack(request: HttpRequest) -> JsonResponse:
     """What this server runs, as the harness checks it against a variant's label: the
-    database driver, the pool's options (null: none), the static files middleware, and
-    whether connections go back to the pool during Stripe calls."""
+    database driver, the pool's options (null: none), the static files middleware,
+    whether connections go back to the pool during Stripe calls, and the authentication
+    backend its signed-in sessions name."""
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
     if is_psycopg3:
@@ -43,6 +44,7 @@ def stack(request: HttpRequest) -> JsonResponse:
             "pool": connection.settings_dict["OPTIONS"].get("pool") or None,
             "static": static[0].split(".")[0] if static else None,
             "release_db_connections": settings.STRIPE_RELEASE_DB_CONNECTIONS,
+            "auth_backend": settings.AUTHENTICATION_BACKENDS[0],
         }
     )
 

@@ -72,7 +72,10 @@ def paid_sessions_make(server, emulator, rep: int, tag: str = "") -> tuple[list,
 
     products = products_make(rep, tag)
     buyers = harness.buyers_create(
-        count=UNIQUE, prefix=f"storm{tag}{rep}", carts=[{p.pk: 1} for p in products]
+        count=UNIQUE,
+        prefix=f"storm{tag}{rep}",
+        carts=[{p.pk: 1} for p in products],
+        backend=server.auth_backend,
     )
     jobs = [("POST", "/checkout/", b"", b.headers(server.base_url)) for b in buyers]
     results, _ = harness.run_over_connections(server.base_url, jobs, connections=CONNECTIONS)
