@@ -258,11 +258,16 @@ def cart_merge(*, source: Cart, target: Cart) -> list[MergeAdjustment]:
 
 
 def cart_remove_bought(*, user_id: int, needed: Mapping[int, int]) -> None:
-    """Take units a shopper just paid for out of their cart (a line bought in full goes)."""
-    for item in CartItem.objects.filter(cart__user_id=user_id, product_id__in=needed):
-        if item.quantity <= needed[item.product_id]:
-            item.delete()
+    """Take units a shopper just paid for out of their cart (a line bought in full goes).
+
+    Runs in the payment's transaction; the lines bought in full go in one DELETE.
+    """
+    gone = []
+    lines = CartItem.objects.filter(cart__user_id=user_id, product_id__in=needed)
+    for pk, product_id, quantity in lines.values_list("pk", "product_id", "quantity"):
+        if quantity <= needed[product_id]:
+            gone.append(pk)
         else:
-            CartItem.objects.filter(pk=item.pk).update(
-                quantity=F("quantity") - needed[item.product_id]
-            )
+            CartItem.objects.filter(pk=pk).update(quantity=F("quantity") - needed[product_id])
+    if gone:
+        CartItem.objects.filter(pk__in=gone).delete()

@@ -1,11 +1,13 @@
 """Order emails: queued with the change they report, sent once by the worker.
 
 `notification_queue(order=..., kind=...)` is called inside the transaction of the change
-(order paid, delayed payment failed, shipped, refunded). It records one
-OrderNotification per order and kind and queues its send as a task row in that same
-transaction, so both commit with the change or not at all. A replayed change (a
-webhook delivered again, the success page and the webhook racing) finds the
-notification and queues nothing.
+(delayed payment failed, shipped, refunded). It records one OrderNotification per order
+and kind and queues its send as a task row in that same transaction, so both commit
+with the change or not at all. A replayed change (a refund confirmed again) finds the
+notification and queues nothing. The payment, which its status check under the order's
+row lock lets happen once per order however often it is replayed (a webhook delivered
+again, the success page and the webhook racing), writes its emails with
+`notifications_queue_once` without looking first; the unique (order, kind) backs both.
 
 The worker (`manage.py db_worker`) runs `order_notification_send`:
 
@@ -23,6 +25,7 @@ it cannot be made one step.
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -71,6 +74,32 @@ def notification_queue(*, order: Order, kind: str) -> OrderNotification | None:
         notification = OrderNotification.objects.create(order=order, kind=kind)
         order_notification_send.enqueue(notification_id=notification.pk)
     return notification
+
+
+def notifications_queue_once(*, order: Order, kinds: Sequence[str]) -> list[OrderNotification]:
+    """Queue the emails of `kinds` about `order`, for a change that happens once per
+    order: the payment, made under the order's row lock from a status the order never
+    returns to once paid.
+
+    Like notification_queue (in the transaction of the change, holding the order's row
+    lock; TransactionManagementError outside a transaction; no email to nobody), but
+    without looking for earlier notifications: all of them are written in one INSERT.
+    Should the change ever run twice after all, the unique (order, kind) refuses the
+    second INSERT (IntegrityError) and the change rolls back: an email is never queued
+    twice. Returns the notifications queued.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError(
+            "notifications_queue_once() belongs in the transaction of the change it reports"
+        )
+    notifications = OrderNotification.objects.bulk_create(
+        OrderNotification(order=order, kind=kind)
+        for kind in kinds
+        if order_email_recipients(order=order, kind=kind)
+    )
+    for notification in notifications:
+        order_notification_send.enqueue(notification_id=notification.pk)
+    return notifications
 
 
 def notification_deliver(*, notification_id: int) -> str:

@@ -3,6 +3,10 @@
 Every transition is a conditional change made under a row lock on the order, inside a
 transaction, so a late, repeated or concurrent event is a no-op. Locks are taken in
 one order everywhere: the order row first, then its products by id.
+
+A transition called inside a transaction joins it without a savepoint (the webhook
+records its event as processed in the transaction that applies it): an error inside
+the transition rolls that whole transaction back. Outside one it commits on its own.
 """
 
 import logging
@@ -19,7 +23,7 @@ from checkout import gateway
 from checkout.exceptions import UnknownOrder
 from checkout.models import Order, OrderLine, OrderNotification, ShippingRate
 from checkout.services.cart import cart_remove_bought
-from checkout.services.notifications import notification_queue
+from checkout.services.notifications import notification_queue, notifications_queue_once
 from checkout.services.refunds import order_refund_request
 
 logger = logging.getLogger(__name__)
@@ -53,21 +57,16 @@ def order_sync_from_session(*, session: gateway.CheckoutSession) -> Order:
     order of this shop, or an order whose own session is another one (a forged or
     crossed reference); GatewayError when Stripe must be asked and cannot be reached.
     """
-    # Only what the checks need: a paid session's order is read (and locked) by
-    # order_mark_paid, which is the webhook storm's path.
-    found = (
-        Order.objects.filter(pk=session.order_id).values_list("pk", "stripe_session_id").first()
-        if session.order_id
-        else None
-    )
-    if found is None:
+    order_id = session.order_id
+    if not order_id:
         raise UnknownOrder(f"session {session.id} names no order of this shop")
-    order_id, order_session_id = found
-    if order_session_id and order_session_id != session.id:
-        raise UnknownOrder(f"session {session.id} is not the session of order {order_id}")
+    if session.status == "complete" and session.payment_status != "unpaid":
+        # The webhook storm's path: order_mark_paid checks the order against the session
+        # under the order's row lock, so no read comes before the lock.
+        return order_mark_paid(order_id=order_id, session=session)
+    # Checked before Stripe is asked anything about it (the delayed payment below).
+    _order_check(order_id=order_id, session=session)
     if session.status == "complete":
-        if session.payment_status != "unpaid":
-            return order_mark_paid(order_id=order_id, session=session)
         status = (
             gateway.payment_intent_status(payment_intent_id=session.payment_intent)
             if session.payment_intent
@@ -83,8 +82,48 @@ def order_sync_from_session(*, session: gateway.CheckoutSession) -> Order:
     return Order.objects.get(pk=order_id)
 
 
+def _order_check(*, order_id: int, session: gateway.CheckoutSession) -> None:
+    """UnknownOrder unless `order_id` is an order whose session `session` may be: the
+    check order_mark_paid makes under the lock, made here without one."""
+    found = Order.objects.filter(pk=order_id).values_list("pk", "stripe_session_id").first()
+    problem = _session_problem(session, found)
+    if problem is not None:
+        raise UnknownOrder(problem)
+
+
+def _session_problem(
+    session: gateway.CheckoutSession, found: tuple[int, str | None] | None
+) -> str | None:
+    """Why `session` is not the session of the order `found` (its id and stored session
+    id; None: no such order), or None when it is. An order whose session id is not
+    stored yet takes this one; another stored id means a forged or crossed reference."""
+    if found is None:
+        return f"session {session.id} names no order of this shop"
+    order_id, order_session_id = found
+    if order_session_id and order_session_id != session.id:
+        return f"session {session.id} is not the session of order {order_id}"
+    return None
+
+
+# Every field _record_stripe_fields may set: a transition that records them saves these.
+_STRIPE_FIELDS = (
+    "stripe_session_id",
+    "stripe_payment_intent_id",
+    "stripe_amount_total",
+    "stripe_currency",
+    "shipping_name",
+    "shipping_address",
+    "shipping_amount",
+    "shipping_rate",
+    "shipping_rate_name",
+    "amount_tax",
+    "amount_discount",
+)
+
+
 def _record_stripe_fields(order: Order, session: gateway.CheckoutSession) -> None:
-    """Keep what Stripe reports of the payment: amounts, shipping, tax, discount."""
+    """Keep what Stripe reports of the payment: amounts, shipping, tax, discount (the
+    fields of _STRIPE_FIELDS)."""
     order.stripe_session_id = order.stripe_session_id or session.id
     order.stripe_payment_intent_id = session.payment_intent or order.stripe_payment_intent_id
     order.stripe_amount_total = session.amount_total
@@ -111,12 +150,13 @@ def _chosen_offer(*, order: Order, session: gateway.CheckoutSession) -> dict | N
     return order.shipping_offered[index]
 
 
-@transaction.atomic
 def order_mark_paid(*, order_id: int, session: gateway.CheckoutSession) -> Order:
     """Fulfil a paid order exactly once: decrement stock, consume holds, clear the cart.
 
-    Locks the order, then its products in id order. An order already paid, refunding or
-    refunded is returned unchanged. Three steps:
+    Locks the order, then its products in id order. Raises UnknownOrder, having changed
+    nothing, when there is no such order or its own session is another one than
+    `session` (checked under the lock: no read before it). An order already paid,
+    refunding or refunded is returned unchanged. Three steps:
 
     1. the amount check: an amount or currency that differs from the order's flags it
        for review and fulfils nothing;
@@ -126,13 +166,32 @@ def order_mark_paid(*, order_id: int, session: gateway.CheckoutSession) -> Order
 
     A canceled order that Stripe reports paid is fulfilled the same way: paid money is
     never kept without goods.
+
+    Inside a transaction it joins it without a savepoint; UnknownOrder is raised after
+    its block, so a caller's transaction that catches it carries on.
     """
-    order = Order.objects.select_for_update().get(pk=order_id)
+    with transaction.atomic(savepoint=False):
+        try:
+            order: Order | None = Order.objects.select_for_update().get(pk=order_id)
+        except Order.DoesNotExist:
+            order = None
+        problem = _session_problem(
+            session, (order.pk, order.stripe_session_id) if order is not None else None
+        )
+        if order is not None and problem is None:
+            _order_pay(order=order, session=session)
+    if order is None or problem is not None:
+        raise UnknownOrder(problem)
+    return order
+
+
+def _order_pay(*, order: Order, session: gateway.CheckoutSession) -> None:
+    """order_mark_paid's steps, on the order locked in the current transaction."""
     if order.status in (S.PAID, S.REFUNDING, S.REFUNDED):
-        return order
+        return
     _record_stripe_fields(order, session)
     if not _amount_matches(order=order, session=session):
-        return order
+        return
 
     now = timezone.now()
     lines = list(order.lines.all())
@@ -145,7 +204,7 @@ def order_mark_paid(*, order_id: int, session: gateway.CheckoutSession) -> Order
     )
     if short:
         _order_refund_for_stock_gone(order=order, short=short, now=now)
-        return order
+        return
 
     inventory.stock_sell(products=products, needed=needed, order_id=order.pk)
     order.reservations.filter(status=StockReservation.Status.ACTIVE).update(
@@ -153,13 +212,16 @@ def order_mark_paid(*, order_id: int, session: gateway.CheckoutSession) -> Order
     )
     order.status = S.PAID
     order.paid_at = now
-    order.save()
+    order.save(update_fields=[*_STRIPE_FIELDS, "status", "paid_at", "updated_at"])
     if order.from_cart:
         cart_remove_bought(user_id=order.user_id, needed=needed)
-    # Queued in this transaction: the emails go if and only if the payment commits.
-    notification_queue(order=order, kind=OrderNotification.Kind.CONFIRMED)
-    notification_queue(order=order, kind=OrderNotification.Kind.STAFF_NEW_ORDER)
-    return order
+    # Queued in this transaction: the emails go if and only if the payment commits. This
+    # runs once per order (it is paid once, under its row lock, and never leaves paid
+    # for a status that leads here again), so they are written without looking first.
+    notifications_queue_once(
+        order=order,
+        kinds=[OrderNotification.Kind.CONFIRMED, OrderNotification.Kind.STAFF_NEW_ORDER],
+    )
 
 
 def amount_problem(*, order: Order, session: gateway.CheckoutSession) -> str | None:
@@ -256,7 +318,7 @@ def _order_refund_for_stock_gone(*, order: Order, short: list[str], now: datetim
     transaction.on_commit(lambda: order_refund_request(order_id=order.pk))
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_mark_processing(*, order_id: int, session: gateway.CheckoutSession) -> Order:
     """A delayed payment method was accepted but not yet confirmed: keep the hold longer."""
     order = Order.objects.select_for_update().get(pk=order_id)
@@ -273,7 +335,7 @@ def order_mark_processing(*, order_id: int, session: gateway.CheckoutSession) ->
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_cancel(*, order_id: int, reason: str, payment_failed: bool = False) -> Order:
     """Cancel a pending or processing order and release its hold; otherwise a no-op.
     `payment_failed`: a payment was attempted and failed (a delayed method): the order
