@@ -17,6 +17,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
+from config.asgi_handler import SyncChainASGIHandler
+
 settings.configure(
     DEBUG=False,
     SECRET_KEY="bench-bare-app-not-secret",  # noqa: S106  (signs nothing: no middleware)
@@ -51,3 +53,7 @@ urlpatterns = [
 django.setup(set_prefix=False)
 # Django's own handler, as `django.core.asgi.get_asgi_application()` returns it.
 application = ASGIHandler()
+# The same nothing behind the shop's handler (config/asgi_handler.py, which keeps each
+# request's thread for the next): what the shop costs beyond it is its middleware and
+# its views alone.
+shop_handler_application = SyncChainASGIHandler()

@@ -64,7 +64,10 @@ def variants() -> list[Variant]:
     """The shop as configured first: every paired ratio is against it; the bare app
     last (it is the reference of the x bare app ratios, not a variant)."""
     chosen = os.environ.get("BENCH_CATALOG_VARIANTS", "")
-    keep = {key.strip() for key in chosen.split(",") if key.strip()} | {"configured", "bare_app"}
+    keep = {key.strip() for key in chosen.split(",") if key.strip()} | {
+        "configured",
+        *REFERENCES,
+    }
     baseline = harness.baseline_root()
     every = [
         Variant(
@@ -122,7 +125,19 @@ def variants() -> list[Variant]:
             app="bench.bare_app:application",
         )
     )
+    every.append(
+        Variant(
+            "bare_app_shop_handler",
+            "bare app behind the shop's handler (config/asgi_handler.py)",
+            ["bare"],
+            app="bench.bare_app:shop_handler_application",
+        )
+    )
     return [v for v in every if not chosen or v.key in keep]
+
+
+# The references of the "x bare app" ratios, not variants of the shop.
+REFERENCES = ("bare_app", "bare_app_shop_handler")
 
 
 TARGET_LABELS = {
@@ -288,7 +303,7 @@ def run(options: Options) -> dict:
                 )
                 processes.start(variant.server)
         for variant in chosen:
-            if variant.key == "bare_app":
+            if variant.key in REFERENCES:
                 continue
             stack = variant.server.stack
             section.say(
@@ -298,9 +313,10 @@ def run(options: Options) -> dict:
         probes = {
             variant.key: probe(variant.server, signed_in_buyer(variant.server))
             for variant in chosen
-            if variant.key != "bare_app"
+            if variant.key not in REFERENCES
         }
-        probes["bare_app"] = probes["configured"]  # it has only the bare view
+        for key in REFERENCES:
+            probes[key] = probes["configured"]  # they have only the bare view
         found = probes["configured"]
         section.say(
             f"page: {found.products_on_page} products, poller every {found.poll_seconds} s "
@@ -432,7 +448,7 @@ def report(section: Section, chosen: list[Variant], found: Probe, options: Optio
     shop_runs = chosen[0].results
     paired: dict[str, dict[str, float]] = {}
     for variant in chosen[1:]:
-        if variant.key == "bare_app":
+        if variant.key in REFERENCES:
             continue
         paired[variant.key] = {
             target: median(
@@ -460,6 +476,33 @@ def report(section: Section, chosen: list[Variant], found: Probe, options: Optio
             ],
         )
     )
+
+    same_handler = next((v for v in chosen if v.key == "bare_app_shop_handler"), None)
+    ceiling_same_handler: dict[str, dict[str, dict[str, float]]] = {}
+    if same_handler is not None:
+        for variant in chosen:
+            if variant.key in ("configured", "baseline"):
+                ceiling_same_handler[variant.key] = against_bare_app(variant, same_handler)
+        section.say(
+            "\nagainst the bare app behind the shop's own handler (config/asgi_handler.py): "
+            "what the middleware and the views cost, the handler being the same"
+        )
+        section.say(
+            harness.table(
+                ["server", "target", "x bare app (req/s)", "x bare app (CPU)", "each repetition"],
+                [
+                    [
+                        next(v.label for v in chosen if v.key == key) if t == "bare" else "",
+                        TARGET_LABELS[t],
+                        against["rps"],
+                        against["cpu"],
+                        " ".join(f"{x:.2f}" for x in against["each"]),
+                    ]
+                    for key, targets in ceiling_same_handler.items()
+                    for t, against in targets.items()
+                ],
+            )
+        )
 
     shop = ceiling.get("configured", {})
     for target, target_ratio in (
@@ -500,6 +543,7 @@ def report(section: Section, chosen: list[Variant], found: Probe, options: Optio
         "figures": figures,
         "paired": paired,
         "against_bare_app": ceiling,
+        "against_bare_app_shop_handler": ceiling_same_handler,
         "decisions": decisions,
         "runs": {
             v.key: {t: [r.__dict__ for r in rs] for t, rs in v.results.items()} for v in chosen
