@@ -6,6 +6,7 @@ shop is tested on has; database 13 is emptied first."""
 
 import asyncio
 import os
+import threading
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -20,6 +21,16 @@ SHARED = {
     "default": {"BACKEND": "theme.cache.SharedPoolRedisCache", "LOCATION": REDIS_TEST_URL},
     "plain": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_TEST_URL},
 }
+
+
+def in_a_loop_of_its_own(coroutine):
+    """asyncio.run in a thread of its own: the test process may have a loop running
+    (the browser tests leave Playwright's)."""
+    result = {}
+    runner = threading.Thread(target=lambda: result.setdefault("value", asyncio.run(coroutine)))
+    runner.start()
+    runner.join(30)
+    return result["value"]
 
 
 @pytest.fixture
@@ -52,7 +63,7 @@ def connections_opened(monkeypatch, alias: str, requests: int) -> int:
         return [await asyncio.create_task(sync_to_async(request)(n)) for n in range(requests)]
 
     with override_settings(CACHES=SHARED):
-        answers = asyncio.run(serve())
+        answers = in_a_loop_of_its_own(serve())
     assert answers == list(range(requests))
     return len(opened)
 
