@@ -165,9 +165,12 @@ if REDIS_URL:
             "BACKEND": "theme.cache.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "shop",
+            # A Redis that stops answering costs a request a second, not the OS's timeout.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Read from Redis, kept in the database; on without Redis (theme/sessions.py).
+    SESSION_ENGINE = "theme.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Each process's own memory, for what is cheap to rebuild and must be fast to read,
@@ -189,9 +192,12 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # allauth's backend, reading the shopper with their cart's unit count (checkout.auth).
     "checkout.auth.ShopperBackend",
-    # Loads the sessions signed in before ShopperBackend (they name it); a failed
-    # sign-in is checked by two backends, as it was.
+    # These two load the sessions signed in before ShopperBackend, which name them
+    # (a password sign-in named ModelBackend; a sign-up or a login link, allauth's).
+    # Sessions last SESSION_COOKIE_AGE (two weeks): after that they may go, and a failed
+    # sign-in is checked by one backend instead of three.
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 
 # django-allauth: email is the login; https://docs.allauth.org/en/latest/account/configuration.html
@@ -387,6 +393,8 @@ CATALOG_PAGE_CACHE_SECONDS = env_int("CATALOG_PAGE_CACHE_SECONDS", 2)
 
 # Security. https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 SESSION_COOKIE_HTTPONLY = True
+# With Redis: how long a session's cached copy lives at most (theme/sessions.py).
+SESSION_CACHE_SECONDS = 3600
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -46,10 +46,15 @@ def test_signing_in_names_the_shopper_backend(client, password):
 
 @pytest.mark.parametrize(
     "backend",
-    ["django.contrib.auth.backends.ModelBackend", "checkout.auth.ShopperBackend"],
+    [
+        "django.contrib.auth.backends.ModelBackend",
+        "allauth.account.auth_backends.AuthenticationBackend",
+        "checkout.auth.ShopperBackend",
+    ],
 )
-def test_sessions_naming_either_backend_are_signed_in(backend):
-    """A session signed in before ShopperBackend names ModelBackend: still signed in."""
+def test_sessions_naming_any_backend_the_shop_used_are_signed_in(backend):
+    """Sessions signed in before ShopperBackend name ModelBackend (a password sign-in)
+    or allauth's (a sign-up, a login link): still signed in."""
     shopper = UserFactory(email="kept@example.com")
     client = Client()
     session = client.session

@@ -1,0 +1,69 @@
+"""theme.sessions: with Redis configured, sessions are read from it and kept in the
+database; when it is down, signing in, pages and signing out work on from the
+database, and a cached copy lives at most SESSION_CACHE_SECONDS."""
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.cache import caches
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from accounts.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
+NOTHING_LISTENS = "redis://127.0.0.1:1/0"
+
+
+def redis_at(url: str):
+    return override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "theme.cache.SharedPoolRedisCache",
+                "LOCATION": url,
+                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            },
+            "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        },
+        SESSION_ENGINE="theme.sessions",
+    )
+
+
+def test_with_redis_down_sessions_are_made_read_and_ended_in_the_database():
+    """(Signing in through the form needs the cache for allauth's rate limits, which
+    fail while Redis is down: that is allauth's, as before.)"""
+    shopper = UserFactory(email="down@example.com")
+    client = Client()
+    with redis_at(NOTHING_LISTENS):
+        client.force_login(shopper)  # a new session: exists() and save()
+        page = client.get(reverse("dashboard:orders"))  # load(): not cached, then set()
+        signed_out = client.post(reverse("account_logout"))  # delete()
+        after = client.get(reverse("dashboard:orders"))
+
+    assert page.status_code == 200 and "down@example.com" in page.content.decode()
+    assert signed_out.status_code == 302
+    assert after.status_code == 302  # to the sign-in page
+    assert not Session.objects.exists()
+
+
+def test_with_redis_up_a_session_is_read_from_it_and_signing_out_removes_both(password):
+    import redis
+
+    redis.Redis.from_url(REDIS_TEST_URL).flushdb()
+    shopper = UserFactory(email="up@example.com", password=password)
+    client = Client()
+    with redis_at(REDIS_TEST_URL):
+        client.post(reverse("account_login"), {"login": shopper.email, "password": password})
+        key = client.session.session_key
+        cached = caches["default"].get(f"django.contrib.sessions.cached_db{key}")
+        ttl = redis.Redis.from_url(REDIS_TEST_URL).ttl(
+            caches["default"].make_key(f"django.contrib.sessions.cached_db{key}")
+        )
+        client.post(reverse("account_logout"))
+        gone = caches["default"].get(f"django.contrib.sessions.cached_db{key}")
+
+    assert cached is not None and cached["_auth_user_id"] == str(shopper.pk)
+    assert 0 < ttl <= 3600  # SESSION_CACHE_SECONDS, not the session's two weeks
+    assert gone is None
+    assert not Session.objects.filter(session_key=key).exists()
