@@ -76,9 +76,15 @@ def checkouts_sweep(*, now: datetime | None = None) -> SweepSummary:
         Q(status=S.PENDING, checkout_expires_at__lt=now)
         | Q(status__in=OPEN_STATUSES, created_at__lt=reconcile_before)
         | Q(status=S.REFUNDING, stripe_refund_id="", refunding_at__lt=now - timedelta(minutes=1))
-    ).values_list("pk", "status", "stripe_session_id", "checkout_expires_at")
-    for order_id, status, session_id, expires_at in list(candidates[:500]):
-        if (status == S.REFUNDING or session_id) and not resilience.available():
+    ).values_list(
+        "pk", "status", "stripe_session_id", "checkout_expires_at", "stripe_payment_intent_id"
+    )
+    for order_id, status, session_id, expires_at, payment_intent in list(
+        candidates.order_by("pk")[:500]
+    ):
+        # A refund of an order with no payment (a 100 % discount) asks Stripe nothing.
+        asks_stripe = bool(payment_intent) if status == S.REFUNDING else bool(session_id)
+        if asks_stripe and not resilience.available():
             summary.deferred += 1
             continue
         if not _lease(order_id, now):
@@ -100,6 +106,11 @@ def checkouts_sweep(*, now: datetime | None = None) -> SweepSummary:
                 summary.reconciled += 1
         except (gateway.GatewayError, UnknownOrder):
             logger.exception("sweep: order %s could not be settled", order_id)
+            summary.errors += 1
+        except Exception:
+            # One order that cannot be settled must not keep the others, the holds and
+            # the carts waiting: it is logged, counted, and tried again next run.
+            logger.exception("sweep: order %s failed unexpectedly", order_id)
             summary.errors += 1
     summary.holds_released = (
         StockReservation.objects.filter(status=StockReservation.Status.ACTIVE, expires_at__lt=now)

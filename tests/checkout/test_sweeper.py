@@ -155,3 +155,51 @@ def test_while_stripes_breaker_is_open_orders_are_left_for_the_next_run(
     assert "1 lapsed checkouts closed" in sweep()
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELED
+
+
+def test_while_the_breaker_is_open_a_refund_that_needs_no_stripe_still_completes(
+    monkeypatch,
+):
+    """An order with nothing paid (a 100 % discount) is refunded without Stripe."""
+    from checkout import resilience
+
+    order = OrderFactory(status=Order.Status.REFUNDING, stripe_payment_intent_id="")
+    Order.objects.filter(pk=order.pk).update(refunding_at=timezone.now() - timedelta(minutes=5))
+    monkeypatch.setattr(resilience, "available", lambda: False)
+
+    output = sweep()
+
+    order.refresh_from_db()
+    assert "1 refunds retried" in output
+    assert "left while Stripe is unavailable" not in output
+    assert order.status == Order.Status.REFUNDED
+
+
+def test_one_order_that_fails_unexpectedly_does_not_stop_the_sweep(
+    checkout, stripe, mug, monkeypatch
+):
+    from checkout.services import sweeper
+
+    broken = checkout()
+    Order.objects.filter(pk=broken.pk).update(
+        checkout_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    real_sync = sweeper.order_sync_from_session
+    calls = []
+
+    def sync(*, session):
+        calls.append(session.id)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in one order")
+        return real_sync(session=session)
+
+    monkeypatch.setattr(sweeper, "order_sync_from_session", sync)
+    lapsed = StockReservationFactory(
+        product=mug, quantity=1, expires_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    output = sweep()
+
+    lapsed.refresh_from_db()
+    assert "1 errors" in output
+    assert lapsed.status == StockReservation.Status.RELEASED  # the rest of the sweep ran
