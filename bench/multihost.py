@@ -43,6 +43,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -362,6 +363,10 @@ def media_from_nginx(proxy: Nginx) -> dict:
         return {"checked": False}
     before = proxy.served_by()["nginx itself"]
     status, _, body = harness.http_get(f"{proxy.base_url}/media/{image}")
+    # nginx logs a request after answering it: the line may come a moment later.
+    deadline = time.monotonic() + 2
+    while proxy.served_by()["nginx itself"] == before and time.monotonic() < deadline:
+        time.sleep(0.05)
     return {
         "checked": True,
         "status": status,
