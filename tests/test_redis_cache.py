@@ -6,7 +6,6 @@ shop is tested on has; database 13 is emptied first."""
 
 import asyncio
 import os
-import threading
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,6 +13,7 @@ from django.core.cache import caches
 from django.test import override_settings
 
 from tests.test_settings_guard import production_env, start
+from tests.threads import in_a_loop_of_its_own
 
 redis = pytest.importorskip("redis")
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/13")
@@ -21,16 +21,6 @@ SHARED = {
     "default": {"BACKEND": "theme.cache.SharedPoolRedisCache", "LOCATION": REDIS_TEST_URL},
     "plain": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_TEST_URL},
 }
-
-
-def in_a_loop_of_its_own(coroutine):
-    """asyncio.run in a thread of its own: the test process may have a loop running
-    (the browser tests leave Playwright's)."""
-    result = {}
-    runner = threading.Thread(target=lambda: result.setdefault("value", asyncio.run(coroutine)))
-    runner.start()
-    runner.join(30)
-    return result["value"]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.test import override_settings
 from django.urls import path
 
 from config.asgi_handler import RequestThreads, SyncChainASGIHandler
+from tests.threads import in_a_loop_of_its_own
 
 seen: list[tuple[str, int]] = []
 _marks = threading.local()
@@ -39,15 +40,6 @@ def on_started(**kwargs):
 
 def on_finished(**kwargs):
     seen.append(("finished", thread_mark()))
-
-
-def in_a_loop_of_its_own(coroutine):
-    """asyncio.run in a thread of its own: the test process may have a loop running."""
-    result = {}
-    runner = threading.Thread(target=lambda: result.setdefault("value", asyncio.run(coroutine)))
-    runner.start()
-    runner.join(30)
-    return result["value"]
 
 
 async def get(app, path_: str) -> int:

@@ -31,3 +31,16 @@ def run_together(target, args_list: list[tuple]) -> list:
     for thread in threads:
         thread.join(timeout=120)
     return results
+
+
+def in_a_loop_of_its_own(coroutine):
+    """Run `coroutine` with asyncio.run in a thread of its own and return its result: the
+    test process may have an event loop running (the browser tests leave Playwright's),
+    where asyncio.run refuses to start."""
+    import asyncio
+
+    result = {}
+    runner = threading.Thread(target=lambda: result.setdefault("value", asyncio.run(coroutine)))
+    runner.start()
+    runner.join(30)
+    return result["value"]
