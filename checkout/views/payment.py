@@ -78,7 +78,7 @@ def checkout_start(request: HtmxHttpRequest) -> HttpResponse:
         messages.info(request, "Sign in to check out; your cart is kept.")
         return login_redirect(request, back)
     if not checkout_start_allowed(request=request):
-        return _rate_limited(request)
+        return rate_limited(request)
 
     if product:
         items, from_cart = {product.pk: quantity}, False
@@ -117,7 +117,7 @@ def checkout_open(
     return order, htmx_redirect(request, order.stripe_checkout_url)
 
 
-def _rate_limited(request: HtmxHttpRequest) -> HttpResponse:
+def rate_limited(request: HtmxHttpRequest) -> HttpResponse:
     """429: too many checkout starts. A page for a plain post; for htmx a toast, appended
     to #toasts (base.html's htmx-config lets htmx swap a 429)."""
     if request.htmx:
