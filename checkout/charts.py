@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from checkout.reports import DayFigures
-from checkout.revenue import PresentPart
+from checkout.revenue import RevenuePart
 from theme.templatetags.shop import money
 
 WIDTH, HEIGHT = 960, 300
@@ -88,7 +88,7 @@ def _day_label(day: date) -> str:
 
 
 def daily_revenue_chart(
-    *, days: Sequence[DayFigures], parts: Sequence[PresentPart], currency: str
+    *, days: Sequence[DayFigures], parts: Sequence[RevenuePart], currency: str
 ) -> DailyChart:
     """Sales of each day as bars above the axis (stacked: items, then shipping and tax
     once orders record them), refunds (and discounts) below it, and the net as a line

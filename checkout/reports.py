@@ -43,7 +43,7 @@ from django.utils import timezone
 from catalog.models import Product, StockReservation
 from checkout.models import Order, OrderLine
 from checkout.periods import Period
-from checkout.revenue import CHARGED, PresentPart, revenue_parts_present
+from checkout.revenue import CHARGED, REVENUE_PARTS, RevenuePart
 
 S = Order.Status
 
@@ -109,7 +109,7 @@ class SalesReport:
     period: Period
     currency: str
     days: list[DayFigures]
-    parts: list[PresentPart]
+    parts: list[RevenuePart]
     statuses: list[StatusFigures]
     checkouts_started: int
     checkouts_paid: int
@@ -159,7 +159,7 @@ def _sum(expression: Any) -> Coalesce:
     return Coalesce(Sum(expression), Value(0), output_field=IntegerField())
 
 
-def _paid_by_day(period: Period, currency: str, parts: list[PresentPart]) -> dict[date, dict]:
+def _paid_by_day(period: Period, currency: str, parts: list[RevenuePart]) -> dict[date, dict]:
     sums = {f"part_{part.key}": _sum(part.field) for part in parts}
     rows = (
         Order.objects.filter(_in(period, "paid_at"), currency=currency)
@@ -184,7 +184,7 @@ def _refunded_by_day(period: Period, currency: str) -> dict[date, dict]:
     return {row["day"]: row for row in rows}
 
 
-def _days(period: Period, currency: str, parts: list[PresentPart]) -> list[DayFigures]:
+def _days(period: Period, currency: str, parts: list[RevenuePart]) -> list[DayFigures]:
     paid = _paid_by_day(period, currency, parts)
     refunded = _refunded_by_day(period, currency)
     days = []
@@ -309,7 +309,7 @@ def sales_report(
     member may view products)."""
     now = now or timezone.now()
     currency = currency.lower()
-    parts = revenue_parts_present()
+    parts = list(REVENUE_PARTS)
     days = _days(period, currency, parts)
     statuses, started, paid = _statuses(period, currency)
     sold = _products_sold(period, currency)

@@ -24,36 +24,15 @@ def charged(order: Order) -> int:
 class RevenuePart:
     key: str
     label: str
-    fields: tuple[str, ...]  # integer fields of Order (minor units), the first found is used
+    field: str  # an integer field of Order (minor units), as Stripe reported it
     sign: int  # +1: part of the total (shipping, tax); -1: taken off it (discount)
 
 
-# The seam for DESIGN.md 4 "Shipping": when Order records the breakdown Stripe reports
-# (shipping cost, tax, discount), each part whose field exists appears as a series of
-# its own, and "items" is what was charged less them (discounts added back), so the
-# parts of a day always add up to what was charged that day. Orders with no such
-# fields show one series, items.
+# The breakdown Stripe reports for each payment, each part a series of its own; "items"
+# is what was charged less them (discounts added back), so the parts of a day always add
+# up to what was charged that day.
 REVENUE_PARTS: tuple[RevenuePart, ...] = (
-    RevenuePart("shipping", "Shipping", ("shipping_amount", "amount_shipping"), +1),
-    RevenuePart("tax", "Tax", ("amount_tax", "tax_amount"), +1),
-    RevenuePart("discount", "Discounts", ("amount_discount", "discount_amount"), -1),
+    RevenuePart("shipping", "Shipping", "shipping_amount", +1),
+    RevenuePart("tax", "Tax", "amount_tax", +1),
+    RevenuePart("discount", "Discounts", "amount_discount", -1),
 )
-
-
-@dataclass(frozen=True)
-class PresentPart:
-    key: str
-    label: str
-    field: str
-    sign: int
-
-
-def revenue_parts_present() -> list[PresentPart]:
-    """The parts of REVENUE_PARTS that Order has a field for."""
-    fields = {f.name for f in Order._meta.concrete_fields}
-    present = []
-    for part in REVENUE_PARTS:
-        name = next((f for f in part.fields if f in fields), None)
-        if name:
-            present.append(PresentPart(part.key, part.label, name, part.sign))
-    return present

@@ -11,7 +11,7 @@ from django.db.models import Count, F, Sum
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product, StockReservation
-from checkout import charts, periods, revenue
+from checkout import charts, periods
 from checkout.models import Order, OrderLine
 from checkout.periods import period_of
 from checkout.reports import sales_report
@@ -153,21 +153,6 @@ def test_the_default_period_is_the_last_thirty_days_today_included():
     period = periods.period_default(now=now)
     assert (period.first, period.last) == (date(2026, 11, 2), date(2026, 12, 1))
     assert len(period.days) == 30
-
-
-def test_breakdown_parts_appear_when_order_has_their_fields(monkeypatch):
-    monkeypatch.setattr(
-        revenue,
-        "REVENUE_PARTS",
-        (
-            revenue.RevenuePart(
-                "shipping", "Shipping", ("no_such_field", "stripe_amount_total"), 1
-            ),
-            revenue.RevenuePart("tax", "Tax", ("nothing",), 1),
-        ),
-    )
-    present = revenue.revenue_parts_present()
-    assert [(p.key, p.field) for p in present] == [("shipping", "stripe_amount_total")]
 
 
 def test_shipping_tax_and_discount_are_series_of_their_own(shop):
