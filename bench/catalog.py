@@ -383,6 +383,40 @@ def against_bare_app(variant: Variant, bare_app: Variant) -> dict[str, dict[str,
     return found
 
 
+def ceiling_report(
+    section: Section, chosen: list[Variant], reference_key: str, title: str
+) -> dict[str, dict[str, dict[str, float]]]:
+    """The shop's targets (and the baseline's) over the reference `reference_key`, one of
+    REFERENCES, said as a table under `title`; {} when that reference did not run."""
+    reference = next((v for v in chosen if v.key == reference_key), None)
+    if reference is None:
+        return {}
+    ceiling = {
+        variant.key: against_bare_app(variant, reference)
+        for variant in chosen
+        if variant.key in ("configured", "baseline")
+    }
+    labels = {v.key: v.label for v in chosen}
+    section.say("\n" + title)
+    section.say(
+        harness.table(
+            ["server", "target", "x bare app (req/s)", "x bare app (CPU)", "each repetition"],
+            [
+                [
+                    labels[key] if target == "bare" else "",
+                    TARGET_LABELS[target],
+                    against["rps"],
+                    against["cpu"],
+                    " ".join(f"{x:.2f}" for x in against["each"]),
+                ]
+                for key, targets in ceiling.items()
+                for target, against in targets.items()
+            ],
+        )
+    )
+    return ceiling
+
+
 def report(section: Section, chosen: list[Variant], found: Probe, options: Options) -> dict:
     figures: dict[str, dict[str, dict[str, float]]] = {}
     rows = []
@@ -415,32 +449,13 @@ def report(section: Section, chosen: list[Variant], found: Probe, options: Optio
             ["server", "target", "req/s", "p50 ms", "p99 ms", "CPU ms", "x bare", "errors"], rows
         )
     )
-    bare_app = next((v for v in chosen if v.key == "bare_app"), None)
-    ceiling: dict[str, dict[str, dict[str, float]]] = {}
-    if bare_app is not None:
-        for variant in chosen:
-            if variant.key in ("configured", "baseline"):
-                ceiling[variant.key] = against_bare_app(variant, bare_app)
-        section.say(
-            "\nagainst the bare app (Django with no middleware, served the same way): "
-            "requests/s and CPU per request, medians of per-repetition ratios"
-        )
-        section.say(
-            harness.table(
-                ["server", "target", "x bare app (req/s)", "x bare app (CPU)", "each repetition"],
-                [
-                    [
-                        next(v.label for v in chosen if v.key == key) if t == "bare" else "",
-                        TARGET_LABELS[t],
-                        against["rps"],
-                        against["cpu"],
-                        " ".join(f"{x:.2f}" for x in against["each"]),
-                    ]
-                    for key, targets in ceiling.items()
-                    for t, against in targets.items()
-                ],
-            )
-        )
+    ceiling = ceiling_report(
+        section,
+        chosen,
+        "bare_app",
+        "against the bare app (Django with no middleware, served the same way): "
+        "requests/s and CPU per request, medians of per-repetition ratios",
+    )
 
     # Paired comparisons: in each repetition, a variant's figure over the configured
     # shop's figure for the same target (measured within the same minute), then the
@@ -477,32 +492,13 @@ def report(section: Section, chosen: list[Variant], found: Probe, options: Optio
         )
     )
 
-    same_handler = next((v for v in chosen if v.key == "bare_app_shop_handler"), None)
-    ceiling_same_handler: dict[str, dict[str, dict[str, float]]] = {}
-    if same_handler is not None:
-        for variant in chosen:
-            if variant.key in ("configured", "baseline"):
-                ceiling_same_handler[variant.key] = against_bare_app(variant, same_handler)
-        section.say(
-            "\nagainst the bare app behind the shop's own handler (config/asgi_handler.py): "
-            "what the middleware and the views cost, the handler being the same"
-        )
-        section.say(
-            harness.table(
-                ["server", "target", "x bare app (req/s)", "x bare app (CPU)", "each repetition"],
-                [
-                    [
-                        next(v.label for v in chosen if v.key == key) if t == "bare" else "",
-                        TARGET_LABELS[t],
-                        against["rps"],
-                        against["cpu"],
-                        " ".join(f"{x:.2f}" for x in against["each"]),
-                    ]
-                    for key, targets in ceiling_same_handler.items()
-                    for t, against in targets.items()
-                ],
-            )
-        )
+    ceiling_same_handler = ceiling_report(
+        section,
+        chosen,
+        "bare_app_shop_handler",
+        "against the bare app behind the shop's own handler (config/asgi_handler.py): "
+        "what the middleware and the views cost, the handler being the same",
+    )
 
     shop = ceiling.get("configured", {})
     for target, target_ratio in (
