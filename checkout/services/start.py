@@ -81,9 +81,9 @@ def checkout_start(
     items = _normalise(items)
     if not items:
         raise EmptyCart()
+    sold_out_refuse(items=items)  # sold out is the answer, whether Stripe is up or not
     if not resilience.available():
         raise PaymentUnavailable()  # the breaker is open: nothing is created
-    _sold_out_refuse(items=items)
     products = _products_unlocked(user=user, items=items)
     prices = {pid: product.unit_amount for pid, product in products.items()}
     if prices.keys() == items.keys():  # an unknown product gets its own message later
@@ -215,8 +215,11 @@ _sold_out: dict[int, tuple[float, str]] = {}
 SOLD_OUT = "Sold out."
 
 
-def _sold_out_refuse(*, items: Mapping[int, int]) -> None:
-    """Raise InsufficientStock for the items this process found sold out just now."""
+def sold_out_refuse(*, items: Mapping[int, int]) -> None:
+    """Raise InsufficientStock for the items this process found sold out just now.
+
+    From memory alone: no query, no lock, no call to Stripe or the cache. The checkout
+    views ask it before counting a start against the shopper's rate limit."""
     keep = settings.CHECKOUT_SOLD_OUT_MEMO_SECONDS
     if keep <= 0:
         return

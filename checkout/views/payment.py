@@ -20,7 +20,7 @@ from checkout.models import Order
 from checkout.ratelimit import checkout_start_allowed
 from checkout.resilience import shopper_budget
 from checkout.selectors import cart_quantities_of, order_for_shopper
-from checkout.services.start import checkout_abandon
+from checkout.services.start import checkout_abandon, sold_out_refuse
 from checkout.services.start import checkout_start as checkout_start_service
 from checkout.services.transitions import order_fulfil
 from theme.htmx import HtmxHttpRequest, htmx_redirect, login_redirect, login_required
@@ -77,8 +77,6 @@ def checkout_start(request: HtmxHttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         messages.info(request, "Sign in to check out; your cart is kept.")
         return login_redirect(request, back)
-    if not checkout_start_allowed(request=request):
-        return rate_limited(request)
 
     if product:
         items, from_cart = {product.pk: quantity}, False
@@ -92,9 +90,17 @@ def checkout_open(
     request: HtmxHttpRequest, *, items: dict[int, int], from_cart: bool, back: str
 ) -> tuple[Order | None, HttpResponse]:
     """Start a checkout of `items` within the shopper's Stripe budget: the order and a
-    redirect to Stripe, or None and a redirect to `back` with the reasons as messages.
-    Shared by the checkout and "Try again"."""
+    redirect to Stripe, or None and a redirect to `back` with the reasons as messages
+    (or the rate limit's 429). Shared by the checkout and "Try again".
+
+    A product this process found sold out a moment ago is refused before the start is
+    counted against the rate limits: that refusal costs neither Stripe nor a lock, and
+    a flash sale's late buyers, by the hundred, need not each write to the cache.
+    """
     try:
+        sold_out_refuse(items=items)
+        if not checkout_start_allowed(request=request):
+            return None, rate_limited(request)
         with shopper_budget():
             order = checkout_start_service(
                 user=request.user,  # type: ignore[arg-type]

@@ -7,10 +7,9 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from accounts.http import SignedInHttpRequest
-from checkout.ratelimit import checkout_start_allowed
 from checkout.selectors import order_for_shopper, order_items_to_retry
 from checkout.services.start import order_mark_retry
-from checkout.views.payment import checkout_open, rate_limited
+from checkout.views.payment import checkout_open
 from theme.htmx import login_required
 from theme.params import id_parse
 
@@ -31,8 +30,6 @@ def checkout_retry(request: SignedInHttpRequest) -> HttpResponse:
     if not items:
         messages.error(request, "These products are no longer sold.")
         return redirect(back)
-    if not checkout_start_allowed(request=request):
-        return rate_limited(request)
     retry, response = checkout_open(request, items=items, from_cart=order.from_cart, back=back)
     if retry is not None:
         order_mark_retry(order=retry, retry_of=order)

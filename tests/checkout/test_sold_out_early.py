@@ -168,3 +168,46 @@ def test_the_checkout_taking_the_last_unit_makes_the_next_ones_refused_from_memo
 
     assert no.value.problems == {lantern.pk: "Sold out."}
     assert not [q for q in captured.captured_queries if "catalog_product" in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_a_refusal_from_memory_is_not_counted_against_the_shoppers_rate_limit(
+    shopper_client, user, stripe, sold_out_memo, settings
+):
+    """A flash sale's late buyer who presses again is told "Sold out." each time, not
+    "too many checkouts", and keeps their starts for something in stock."""
+    settings.CHECKOUT_RATE_LIMIT_PER_USER = (1, 600)
+    lantern = ProductFactory(name="Storm lantern", stock_on_hand=1)
+    StockReservationFactory(product=lantern, quantity=1)
+    mug = ProductFactory(name="Enamel mug", stock_on_hand=5)
+    with pytest.raises(InsufficientStock):  # another buyer's checkout found it sold out
+        checkout_start(user=UserFactory(), items={lantern.pk: 1}, base_url=BASE_URL)
+
+    for _ in range(3):
+        refused = shopper_client.post("/checkout/", {"product": lantern.pk}, follow=True)
+        assert refused.status_code == 200
+        assert "Storm lantern: Sold out." in refused.content.decode()
+
+    started = shopper_client.post("/checkout/", {"product": mug.pk})
+    assert started.status_code == 302 and started["Location"].startswith("http")
+    assert Order.objects.get(user=user).lines.get().product_id == mug.pk
+    again = shopper_client.post("/checkout/", {"product": mug.pk, "quantity": "2"})
+    assert again.status_code == 429  # the limit still counts the starts that cost
+
+
+@pytest.mark.django_db
+def test_a_product_remembered_sold_out_is_refused_as_such_while_stripe_is_unavailable(
+    stripe, sold_out_memo, monkeypatch
+):
+    from checkout import resilience
+
+    lantern = ProductFactory(name="Storm lantern", stock_on_hand=1)
+    StockReservationFactory(product=lantern, quantity=1)
+    with pytest.raises(InsufficientStock):
+        checkout_start(user=UserFactory(), items={lantern.pk: 1}, base_url=BASE_URL)
+    monkeypatch.setattr(resilience, "available", lambda: False)  # the breaker is open
+
+    with pytest.raises(InsufficientStock) as no:
+        checkout_start(user=UserFactory(), items={lantern.pk: 1}, base_url=BASE_URL)
+
+    assert no.value.problems == {lantern.pk: "Sold out."}
