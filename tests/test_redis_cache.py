@@ -62,6 +62,40 @@ def test_requests_share_one_connection_pool(server, monkeypatch):
     assert connections_opened(monkeypatch, "default", 40) == 1
 
 
+def redis_clients_made(monkeypatch, alias: str, calls: int) -> int:
+    """redis.Redis objects made while `calls` requests each read a key."""
+    made = []
+    init = redis.Redis.__init__
+
+    def counted(client, *args, **kwargs):
+        made.append(client)
+        init(client, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "__init__", counted)
+
+    def request(number: int) -> object:
+        return caches[alias].get(f"k{number}", number)
+
+    async def serve() -> list[object]:
+        return [await asyncio.create_task(sync_to_async(request)(n)) for n in range(calls)]
+
+    with override_settings(CACHES=SHARED):
+        answers = in_a_loop_of_its_own(serve())
+    assert answers == list(range(calls))
+    return len(made)
+
+
+def test_cache_calls_share_one_redis_client(server, monkeypatch):
+    """Each redis.Redis builds its table of response callbacks: made once per process
+    (none here if an earlier test of this process made it), not per call."""
+    assert redis_clients_made(monkeypatch, "default", 40) <= 1
+
+
+def test_djangos_own_redis_cache_makes_a_client_per_call(server, monkeypatch):
+    """The reference: fails if Django ever keeps its clients."""
+    assert redis_clients_made(monkeypatch, "plain", 40) >= 40
+
+
 def test_djangos_own_redis_cache_connects_per_request(server, monkeypatch):
     """What theme.cache fixes: this reference fails if Django ever shares its clients."""
     assert connections_opened(monkeypatch, "plain", 40) >= 30
