@@ -1040,11 +1040,18 @@ def buyers_create(
     request), buyer i with a cart holding carts[i % len(carts)] ({product id: quantity}).
     `backend`: the authentication backend the sessions name (a server's `auth_backend`:
     a BENCH_BASELINE tree may list other backends than this one); by default this
-    tree's first."""
+    tree's first.
+
+    The sessions are saved by the shop's own session engine, as signing in saves them:
+    with Redis (BENCH_SHOP_REDIS_URL) in the database and in Redis, where a shopper who
+    signed in and browsed has theirs when they press "Check out"."""
+    from importlib import import_module
+
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
+
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
 
     from accounts.models import User
     from checkout.models import Cart, CartItem
