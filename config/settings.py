@@ -162,7 +162,8 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES: dict[str, dict[str, Any]] = {
         "default": {
-            "BACKEND": "theme.cache.SharedPoolRedisCache",
+            # Answers as a miss while Redis cannot be reached (theme/cache.py).
+            "BACKEND": "theme.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "shop",
             # A Redis that stops answering costs a request a second, not the OS's timeout.

@@ -110,6 +110,6 @@ def test_with_redis_sessions_are_read_from_redis_and_kept_in_the_database():
     without = start(production_env(), code)
 
     assert with_redis.returncode == 0, with_redis.stderr
-    assert with_redis.stdout.split() == ["theme.sessions", "theme.cache.SharedPoolRedisCache"]
+    assert with_redis.stdout.split() == ["theme.sessions", "theme.cache.FailOpenRedisCache"]
     # One process's memory is no place for sessions several processes serve.
     assert without.stdout.split()[0] == "django.contrib.sessions.backends.db"
