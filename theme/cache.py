@@ -103,8 +103,8 @@ class FailOpenRedisCache(SharedPoolRedisCache):
         except UNREACHABLE as exc:
             _unreachable_until[key] = time.monotonic() + RETRY_SECONDS
             logger.warning(
-                "cache: Redis unreachable (%s); %s answered as a miss, and so is every "
-                "call for the next %.0f s",
+                "cache: Redis unreachable (%s); %s and every call for the next %.0f s "
+                "answered without it (reads miss, writes are dropped)",
                 exc,
                 operation,
                 RETRY_SECONDS,
