@@ -5,6 +5,7 @@ choice; development conveniences switch on only with DJANGO_DEBUG=1. Every varia
 is listed, with a comment, in .env.example.
 """
 
+from copy import deepcopy
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, cast
@@ -160,16 +161,20 @@ AUTH_USER_MODEL = "accounts.User"
 # rate limits, the breaker and sessions (read from Redis, kept in the database too).
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
-    CACHES: dict[str, dict[str, Any]] = {
-        "default": {
-            # Answers as a miss while Redis cannot be reached (theme/cache.py).
-            "BACKEND": "theme.cache.FailOpenRedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "shop",
-            # A Redis that stops answering costs a request a second, not the OS's timeout.
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
+    _redis: dict[str, Any] = {
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "shop",
+        # A Redis that stops answering costs a request a second, not the OS's timeout.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
+    CACHES: dict[str, dict[str, Any]] = {
+        # While Redis cannot be reached, each process's memory stands in (theme/cache.py).
+        "default": {"BACKEND": "theme.cache.FallbackRedisCache", **deepcopy(_redis)},
+        # Sessions' cached copies: always Redis, one pool with the default's; theme/sessions
+        # falls back to the database on each call that fails.
+        "sessions": {"BACKEND": "theme.cache.SharedPoolRedisCache", **deepcopy(_redis)},
+    }
+    SESSION_CACHE_ALIAS = "sessions"
     # Read from Redis, kept in the database; on without Redis (theme/sessions.py).
     SESSION_ENGINE = "theme.sessions"
 else:

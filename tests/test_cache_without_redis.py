@@ -1,14 +1,16 @@
-"""theme.cache.FailOpenRedisCache: while Redis cannot be reached, the shop's cache
-answers as a miss and drops writes instead of raising; a Redis that answers is used as
-it is, and its other errors still raise.
+"""theme.cache.FallbackRedisCache: while Redis cannot be reached, the process's own
+memory stands in for it (rate limits, the breaker, allauth's limits go on working per
+process) instead of every call raising; Redis is tried again by one call after a pause;
+wrong credentials and Redis's other errors still raise.
 
 Needs Redis on 127.0.0.1:6379 for the "up" cases (database 13 is emptied first)."""
 
+import json
 import logging
 
 import pytest
 from django.core.cache import caches
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from theme import cache as shop_cache
 
@@ -17,11 +19,11 @@ REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
 NOTHING_LISTENS = "redis://127.0.0.1:1/0"
 
 
-def fail_open_at(url: str):
+def fallback_at(url: str):
     return override_settings(
         CACHES={
             "default": {
-                "BACKEND": "theme.cache.FailOpenRedisCache",
+                "BACKEND": "theme.cache.FallbackRedisCache",
                 "LOCATION": url,
                 "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
             }
@@ -30,33 +32,32 @@ def fail_open_at(url: str):
 
 
 @pytest.fixture(autouse=True)
-def redis_tried_again():
-    """Each test starts with Redis tried at the first call."""
+def redis_tried_at_once():
+    """Each test starts with Redis tried at the first call, and an empty fallback."""
     shop_cache._unreachable_until.clear()
+    shop_cache._fallbacks.clear()
     yield
     shop_cache._unreachable_until.clear()
+    shop_cache._fallbacks.clear()
 
 
-def test_with_redis_down_reads_miss_writes_are_dropped_and_nothing_raises():
-    with fail_open_at(NOTHING_LISTENS):
+def test_with_redis_down_the_process_memory_stands_in_and_nothing_raises():
+    with fallback_at(NOTHING_LISTENS):
         cache = caches["default"]
-        cache.set("k", 1)
-        assert cache.get("k") is None
-        assert cache.get("k", "fallback") == "fallback"
-        assert cache.get_many(["k", "j"]) == {}
-        assert "k" not in cache
-        assert cache.add("lock", True) is True  # no lock holds while Redis is away
-        assert cache.delete("k") is False
-        assert cache.touch("k") is False
-        assert cache.set_many({"a": 1, "b": 2}) == ["a", "b"]
-        cache.delete_many(["a", "b"])
-        cache.clear()
+        cache.set("k", {"units": 3})
+        assert cache.get("k") == {"units": 3}
+        assert "k" in cache and cache.get_many(["k", "j"]) == {"k": {"units": 3}}
+        assert cache.add("lock", True) is True
+        assert cache.add("lock", True) is False  # still a lock, within the process
+        assert cache.add("counter", 0) and cache.incr("counter") == 1
+        assert cache.incr("counter") == 2  # a rate limit goes on counting
+        with pytest.raises(ValueError):
+            cache.incr("never-set")
+        assert cache.delete("k") is True and cache.get("k", "gone") == "gone"
         assert cache.get_or_set("computed", 7) == 7
-        with pytest.raises(ValueError):  # as for a missing key, which callers handle
-            cache.incr("counter")
 
 
-def test_after_one_failure_redis_is_not_tried_again_for_a_while(monkeypatch, caplog):
+def test_after_one_failure_redis_is_left_alone_for_a_while(monkeypatch, caplog):
     tries = []
     connect = redis.connection.Connection.connect
 
@@ -65,50 +66,76 @@ def test_after_one_failure_redis_is_not_tried_again_for_a_while(monkeypatch, cap
         return connect(connection)
 
     monkeypatch.setattr(redis.connection.Connection, "connect", counted)
-    with fail_open_at(NOTHING_LISTENS), caplog.at_level(logging.WARNING, "theme.cache"):
+    with fallback_at(NOTHING_LISTENS), caplog.at_level(logging.WARNING, "theme.cache"):
         cache = caches["default"]
         for number in range(20):
-            cache.get(f"k{number}")
+            cache.set(f"k{number}", number)
 
     assert len(tries) == 1  # a hanging Redis costs one call its timeout, not every call
     assert len(caplog.records) == 1 and "Redis unreachable" in caplog.text
 
 
-def test_redis_is_tried_again_after_the_pause(monkeypatch):
-    with fail_open_at(NOTHING_LISTENS):
-        caches["default"].get("k")
+def test_after_the_pause_one_call_tries_redis_while_the_others_keep_to_memory(monkeypatch):
+    with fallback_at(NOTHING_LISTENS):
+        caches["default"].set("k", "from memory")
     (key,) = shop_cache._unreachable_until
-    clock = [shop_cache._unreachable_until[key] + 0.1]
+    clock = [shop_cache._unreachable_until[key] + 0.1]  # the pause is over
     monkeypatch.setattr(shop_cache.time, "monotonic", lambda: clock[0])
-    tried = []
-    monkeypatch.setattr(
-        shop_cache.SharedPoolRedisCache,
-        "get",
-        lambda self, key, default=None, version=None: tried.append(key) or "answered",
-    )
+    seen_during_the_try = []
 
-    with fail_open_at(NOTHING_LISTENS):
-        assert caches["default"].get("k") == "answered"
-    assert tried
+    def redis_answers(self, key, default=None, version=None):
+        # Another call while this one is trying Redis: it does not try too.
+        seen_during_the_try.append(caches["default"].get("k"))
+        return "from redis"
+
+    monkeypatch.setattr(shop_cache.SharedPoolRedisCache, "get", redis_answers)
+    with fallback_at(NOTHING_LISTENS):
+        assert caches["default"].get("k") == "from redis"
+        assert seen_during_the_try == ["from memory"]
+        assert caches["default"].reachable  # used again from now on
 
 
-def test_with_redis_up_it_is_a_cache():
-    redis.Redis.from_url(REDIS_TEST_URL).flushdb()
-    with fail_open_at(REDIS_TEST_URL):
+def test_wrong_credentials_raise_instead_of_falling_back(monkeypatch):
+    def refused(self, *args, **kwargs):
+        raise redis.exceptions.AuthenticationError("invalid username-password pair")
+
+    monkeypatch.setattr(shop_cache.SharedPoolRedisCache, "get", refused)
+    with fallback_at(REDIS_TEST_URL), pytest.raises(redis.exceptions.AuthenticationError):
+        caches["default"].get("k")
+    assert not shop_cache._unreachable_until
+
+
+def test_with_redis_up_it_is_redis():
+    server = redis.Redis.from_url(REDIS_TEST_URL)
+    server.flushdb()
+    with fallback_at(REDIS_TEST_URL):
         cache = caches["default"]
         cache.set("k", {"units": 3}, 30)
         assert cache.get("k") == {"units": 3}
-        assert cache.add("k", "other") is False  # an add that finds the key says so
+        assert cache.add("k", "other") is False
         assert cache.add("counter", 0) is True
         assert cache.incr("counter") == 1
         assert cache.incr("counter") == 2
-        assert cache.delete("k") is True and cache.get("k") is None
+    assert server.get(":1:counter") == b"2"  # in Redis, not in memory
+    assert not shop_cache._fallbacks
 
 
 def test_other_redis_errors_still_raise():
     redis.Redis.from_url(REDIS_TEST_URL).flushdb()
-    with fail_open_at(REDIS_TEST_URL):
+    with fallback_at(REDIS_TEST_URL):
         cache = caches["default"]
-        cache.set("lanterns-sold", "lantern")
+        cache.set("lanterns-sold", "many")
         with pytest.raises(redis.exceptions.ResponseError):
             cache.incr("lanterns-sold")
+
+
+def test_healthz_says_when_redis_is_unreachable_without_failing(db):
+    with fallback_at(REDIS_TEST_URL):
+        up = json.loads(Client().get("/healthz").content)
+    with fallback_at(NOTHING_LISTENS):
+        down = Client().get("/healthz")  # the breaker's state, read first, finds it out
+
+    assert up["cache"] == "redis"
+    assert down.status_code == 200
+    assert json.loads(down.content)["cache"] == "redis unreachable"
+    assert json.loads(down.content)["breakers"] == {"stripe": "closed"}

@@ -26,6 +26,7 @@ def test_healthz_reports_the_database(client):
         "status": "ok",
         "database": "ok",
         "breakers": {"stripe": "closed"},
+        "cache": "local",
     }
 
 

@@ -104,12 +104,18 @@ def test_djangos_own_redis_cache_connects_per_request(server, monkeypatch):
 def test_with_redis_sessions_are_read_from_redis_and_kept_in_the_database():
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.SESSION_ENGINE, s.CACHES['default']['BACKEND'])"
+        "print(s.SESSION_ENGINE, s.CACHES['default']['BACKEND'], "
+        "s.SESSION_CACHE_ALIAS, s.CACHES[s.SESSION_CACHE_ALIAS]['BACKEND'])"
     )
     with_redis = start(production_env(REDIS_URL=REDIS_TEST_URL), code)
     without = start(production_env(), code)
 
     assert with_redis.returncode == 0, with_redis.stderr
-    assert with_redis.stdout.split() == ["theme.sessions", "theme.cache.FailOpenRedisCache"]
+    assert with_redis.stdout.split() == [
+        "theme.sessions",
+        "theme.cache.FallbackRedisCache",
+        "sessions",
+        "theme.cache.SharedPoolRedisCache",  # always Redis: never a skipped sign-out
+    ]
     # One process's memory is no place for sessions several processes serve.
     assert without.stdout.split()[0] == "django.contrib.sessions.backends.db"

@@ -1,6 +1,8 @@
 """theme.sessions: with Redis configured, sessions are read from it and kept in the
 database; when it is down, signing in, pages and signing out work on from the
-database, and a cached copy lives at most SESSION_CACHE_SECONDS."""
+database, and a cached copy lives at most SESSION_CACHE_SECONDS. Configured as in
+production: the shared cache falls back to memory (theme.cache.FallbackRedisCache),
+sessions have an alias of their own that always asks Redis."""
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -9,6 +11,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from accounts.factories import UserFactory
+from theme import cache as shop_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -17,17 +20,30 @@ NOTHING_LISTENS = "redis://127.0.0.1:1/0"
 
 
 def redis_at(url: str):
+    redis_cache = {
+        "LOCATION": url,
+        "KEY_PREFIX": "shop",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     return override_settings(
         CACHES={
-            "default": {
-                "BACKEND": "theme.cache.FailOpenRedisCache",
-                "LOCATION": url,
-                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-            },
+            "default": {"BACKEND": "theme.cache.FallbackRedisCache", **redis_cache},
+            "sessions": {"BACKEND": "theme.cache.SharedPoolRedisCache", **redis_cache},
             "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         },
         SESSION_ENGINE="theme.sessions",
+        SESSION_CACHE_ALIAS="sessions",
     )
+
+
+@pytest.fixture(autouse=True)
+def redis_tried_at_once():
+    """Each test starts with the shared cache trying Redis at the first call."""
+    shop_cache._unreachable_until.clear()
+    shop_cache._fallbacks.clear()
+    yield
+    shop_cache._unreachable_until.clear()
+    shop_cache._fallbacks.clear()
 
 
 def test_with_redis_down_sessions_are_made_read_and_ended_in_the_database():
@@ -74,14 +90,37 @@ def test_with_redis_up_a_session_is_read_from_it_and_signing_out_removes_both(pa
     with redis_at(REDIS_TEST_URL):
         client.post(reverse("account_login"), {"login": shopper.email, "password": password})
         key = client.session.session_key
-        cached = caches["default"].get(f"django.contrib.sessions.cached_db{key}")
+        cached = caches["sessions"].get(f"django.contrib.sessions.cached_db{key}")
         ttl = redis.Redis.from_url(REDIS_TEST_URL).ttl(
-            caches["default"].make_key(f"django.contrib.sessions.cached_db{key}")
+            caches["sessions"].make_key(f"django.contrib.sessions.cached_db{key}")
         )
         client.post(reverse("account_logout"))
-        gone = caches["default"].get(f"django.contrib.sessions.cached_db{key}")
+        gone = caches["sessions"].get(f"django.contrib.sessions.cached_db{key}")
 
     assert cached is not None and cached["_auth_user_id"] == str(shopper.pk)
     assert 0 < ttl <= 3600  # SESSION_CACHE_SECONDS, not the session's two weeks
     assert gone is None
     assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_signing_out_while_the_shared_cache_keeps_to_memory_still_ends_the_session(password):
+    """The shared cache leaves Redis alone for a while after a failure (one slow command
+    is enough); sessions must not: a sign-out that skipped Redis, Redis being up, would
+    leave the cached copy there to sign the shopper in again."""
+    import redis
+
+    redis.Redis.from_url(REDIS_TEST_URL).flushdb()
+    shopper = UserFactory(email="out@example.com", password=password)
+    client = Client()
+    with redis_at(REDIS_TEST_URL):
+        client.post(reverse("account_login"), {"login": shopper.email, "password": password})
+        old_cookie = client.cookies["sessionid"].value
+        caches["default"].get("warm")  # the shared cache's client exists
+        shop_cache._unreachable_until[caches["default"]._client_key] = float("inf")
+        client.post(reverse("account_logout"))
+        shop_cache._unreachable_until.clear()
+        again = Client()
+        again.cookies["sessionid"] = old_cookie
+        page = again.get(reverse("dashboard:orders"))
+
+    assert page.status_code == 302  # to the sign-in page: the old cookie signs nobody in

@@ -12,24 +12,29 @@ table of about 170 response callbacks each time (a tenth of a millisecond per ca
 measured on a refused checkout); the redis.Redis of each pool is kept too. A redis.Redis
 is thread-safe: it holds no connection, it takes one from the pool for each command.
 
-FailOpenRedisCache, the shop's cache with Redis, answers as a cache miss while Redis
-cannot be reached, instead of raising (below).
+FallbackRedisCache, the shop's cache with Redis, keeps to the process's own memory while
+Redis cannot be reached, instead of raising (below).
 """
 
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
+from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    ExternalAuthProviderError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 _clients: dict[tuple[Any, ...], RedisCacheClient] = {}
 _clients_lock = threading.Lock()
@@ -71,107 +76,119 @@ class SharedPoolRedisCache(RedisCache):
         return client
 
 
-# Redis refused the connection or did not answer in time (socket timeouts, settings).
+# Redis refused the connection, did not answer in time (the socket timeouts in
+# settings), or is loading its data. Wrong credentials are ConnectionErrors too, but a
+# configuration error: they still raise.
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
-# After Redis could not be reached, how long the cache answers without trying it: a
-# Redis that hangs costs one request its socket timeout, not every cache call of every
-# request. Also how often the outage is logged, per process.
+MISCONFIGURED = (AuthenticationError, AuthorizationError, ExternalAuthProviderError)
+# After Redis could not be reached, how long this process keeps to its own memory
+# before one call tries Redis again: a Redis that hangs costs one call its socket
+# timeout every RETRY_SECONDS, not every call of every request.
 RETRY_SECONDS = 5.0
 _unreachable_until: dict[tuple[Any, ...], float] = {}
+_fallbacks: dict[tuple[Any, ...], LocMemCache] = {}
 
 
-class FailOpenRedisCache(SharedPoolRedisCache):
-    """settings.CACHES backend with Redis: while Redis cannot be reached, every call
-    answers as if the key were missing, and writes are dropped, instead of raising.
+class FallbackRedisCache(SharedPoolRedisCache):
+    """settings.CACHES backend with Redis: while Redis cannot be reached, this
+    process's memory stands in for it, instead of every call raising.
 
-    Everything the shop keeps in this cache is a limit or a shortcut that lets
-    requests through when the cache fails: the checkout's rate limits, the Stripe
-    breaker, allauth's sign-in rate limits (which raised, so nobody could sign in while
-    Redis was down), the cached copies of sessions (kept in the database too). Nothing
-    may use it as a lock that correctness depends on: add() answers True (added) while
-    Redis is away, so that allauth's lock around its counters lets the sign-in through.
-    incr() raises ValueError, as for a missing key, which its callers handle. Other
-    Redis errors (a wrong command, a full memory) still raise.
+    What the shop keeps here are limits and shortcuts: the checkout's rate limits,
+    Stripe's breaker, allauth's sign-in rate limits (which raised, so that nobody could
+    sign in while Redis was down). During an outage they go on working per process, as
+    they would with the local memory cache; add() is still atomic within the process.
+    When Redis answers again it is used again, with what it held before: counts made
+    in memory meanwhile are not carried over. Sessions are not kept here but through a
+    cache alias of their own (settings.SESSION_CACHE_ALIAS), which always asks Redis:
+    a write or delete skipped while Redis had in fact come back would leave a stale
+    copy there (theme/sessions.py falls back to the database on each call).
     """
 
-    def _or_else(self, operation: str, call: Callable[[], T], answer: T) -> T:
+    @property
+    def _local(self) -> LocMemCache:
+        local = _fallbacks.get(self._client_key)
+        if local is None:
+            name = f"redis-fallback-{abs(hash(self._client_key))}"
+            local = _fallbacks.setdefault(
+                self._client_key, LocMemCache(name, {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+            )
+        return local
+
+    def _redis_or_local(self, operation: str, *args: Any) -> Any:
         key = self._client_key
-        if time.monotonic() < _unreachable_until.get(key, 0.0):
-            return answer
+        paused_until = _unreachable_until.get(key)
+        if paused_until is not None:
+            if time.monotonic() < paused_until:
+                return getattr(self._local, operation)(*args)
+            # The pause is over: this call tries Redis, the others keep to memory meanwhile.
+            _unreachable_until[key] = time.monotonic() + RETRY_SECONDS
         try:
-            return call()
+            answer = getattr(super(), operation)(*args)
+        except MISCONFIGURED:
+            raise
         except UNREACHABLE as exc:
             _unreachable_until[key] = time.monotonic() + RETRY_SECONDS
             logger.warning(
-                "cache: Redis unreachable (%s); %s and every call for the next %.0f s "
-                "answered without it (reads miss, writes are dropped)",
+                "cache: Redis unreachable (%s); this process's memory stands in for it, "
+                "and Redis is tried again in %.0f s",
                 exc,
-                operation,
                 RETRY_SECONDS,
             )
-            return answer
+            return getattr(self._local, operation)(*args)
+        if paused_until is not None:
+            _unreachable_until.pop(key, None)
+            logger.warning("cache: Redis answers again; it is used again")
+        return answer
+
+    @property
+    def reachable(self) -> bool:
+        """False while this process keeps to its own memory (no call is made to know)."""
+        return self._client_key not in _unreachable_until
 
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
-        return self._or_else(
-            "get", lambda: super(FailOpenRedisCache, self).get(key, default, version), default
-        )
+        return self._redis_or_local("get", key, default, version)
 
     def get_many(self, keys: Any, version: Any = None) -> dict[str, Any]:
-        return self._or_else(
-            "get_many", lambda: super(FailOpenRedisCache, self).get_many(keys, version), {}
-        )
+        return self._redis_or_local("get_many", keys, version)
 
     def has_key(self, key: Any, version: Any = None) -> bool:
-        return self._or_else(
-            "has_key", lambda: super(FailOpenRedisCache, self).has_key(key, version), False
-        )
+        return self._redis_or_local("has_key", key, version)
 
     def add(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> bool:
-        return self._or_else(
-            "add", lambda: super(FailOpenRedisCache, self).add(key, value, timeout, version), True
-        )
+        return self._redis_or_local("add", key, value, timeout, version)
 
     def set(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> None:
-        self._or_else(
-            "set", lambda: super(FailOpenRedisCache, self).set(key, value, timeout, version), None
-        )
+        self._redis_or_local("set", key, value, timeout, version)
 
     def set_many(
         self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> list[Any]:
-        return self._or_else(
-            "set_many",
-            lambda: super(FailOpenRedisCache, self).set_many(data, timeout, version),
-            list(data),
-        )
+        return self._redis_or_local("set_many", data, timeout, version)
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
-        return self._or_else(
-            "touch", lambda: super(FailOpenRedisCache, self).touch(key, timeout, version), False
-        )
+        return self._redis_or_local("touch", key, timeout, version)
 
     def delete(self, key: Any, version: Any = None) -> bool:
-        return self._or_else(
-            "delete", lambda: super(FailOpenRedisCache, self).delete(key, version), False
-        )
+        return self._redis_or_local("delete", key, version)
 
     def delete_many(self, keys: Any, version: Any = None) -> None:
-        self._or_else(
-            "delete_many", lambda: super(FailOpenRedisCache, self).delete_many(keys, version), None
-        )
+        self._redis_or_local("delete_many", keys, version)
 
     def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
-        missing = object()
-        count = self._or_else(
-            "incr", lambda: super(FailOpenRedisCache, self).incr(key, delta, version), missing
-        )
-        if count is missing:
-            raise ValueError(f"Key {key!r} not found (Redis unreachable).")
-        return count  # type: ignore[return-value]
+        return self._redis_or_local("incr", key, delta, version)
 
     def clear(self) -> None:
-        self._or_else("clear", lambda: super(FailOpenRedisCache, self).clear(), None)
+        self._redis_or_local("clear")
+
+
+def cache_state() -> str:
+    """What the shared cache is, for /healthz: "redis", "redis unreachable" (this
+    process keeps to its own memory meanwhile) or "local" (no Redis configured)."""
+    shared = caches["default"]
+    if not isinstance(shared, FallbackRedisCache):
+        return "local"
+    return "redis" if shared.reachable else "redis unreachable"

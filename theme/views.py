@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from theme.breaker import breaker_states
+from theme.cache import cache_state
 
 logger = logging.getLogger(__name__)
 
@@ -17,11 +18,13 @@ logger = logging.getLogger(__name__)
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness and database check for load balancers and compose healthchecks.
 
-    Also reports each circuit breaker (Stripe's: "closed", "open" or "half-open"), for
-    people and dashboards: an open breaker does not fail the check, since the catalog
-    and the cart still work and restarting the shop would not bring Stripe back.
+    Also reports each circuit breaker (Stripe's: "closed", "open" or "half-open") and
+    the shared cache ("redis", "redis unreachable": this process keeps its limits in
+    its own memory meanwhile; "local"), for people and dashboards. Neither fails the
+    check: the shop serves on, and restarting it would bring back neither Stripe nor
+    Redis.
     """
-    breakers = breaker_states()
+    breakers, cache = breaker_states(), cache_state()
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -29,9 +32,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:
         logger.exception("health check: database unreachable")
         return JsonResponse(
-            {"status": "error", "database": "unreachable", "breakers": breakers}, status=503
+            {"status": "error", "database": "unreachable", "breakers": breakers, "cache": cache},
+            status=503,
         )
-    return JsonResponse({"status": "ok", "database": "ok", "breakers": breakers})
+    return JsonResponse({"status": "ok", "database": "ok", "breakers": breakers, "cache": cache})
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

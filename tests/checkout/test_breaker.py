@@ -200,6 +200,7 @@ def test_healthz_reports_the_breaker_without_failing(client, checkout, stripe):
         "status": "ok",
         "database": "ok",
         "breakers": {"stripe": OPEN},
+        "cache": "local",
     }
 
 
