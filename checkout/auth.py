@@ -9,13 +9,14 @@ that changes the cart, or that confirms a payment (which empties it), counts aga
 through the context processor.
 """
 
+import re
 from functools import cache
 
 from allauth.account.auth_backends import AuthenticationBackend
 
 from accounts.models import User
 from checkout.models import Cart, CartItem
-from checkout.selectors import quoted_column, quoted_table
+from theme.sql import quoted_column, quoted_table
 
 
 @cache
@@ -36,11 +37,14 @@ def _shopper_sql() -> str:
     )
 
 
+# A user id as the session keeps it: ASCII digits that fit a bigint (int() would take
+# "١" or " 7", and an id past 64 bits overflows SQLite's integers).
+_USER_ID = re.compile(r"[0-9]{1,18}")
+
+
 class ShopperBackend(AuthenticationBackend):
     def get_user(self, user_id):
-        try:
-            pk = int(user_id)
-        except (TypeError, ValueError):
+        if not _USER_ID.fullmatch(str(user_id)):
             return None
-        user = next(iter(User._default_manager.raw(_shopper_sql(), [pk])), None)
+        user = next(iter(User._default_manager.raw(_shopper_sql(), [int(user_id)])), None)
         return user if user is not None and self.user_can_authenticate(user) else None

@@ -12,13 +12,14 @@ from functools import cache, cached_property
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Field, IntegerField, Model, OuterRef, Q, Subquery, Sum
+from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum
 from django.http import HttpRequest
 
 from accounts.models import User
 from catalog.models import Product
 from checkout.models import Cart, CartItem, Order
 from theme import money
+from theme.sql import quoted_column, quoted_table
 
 SESSION_CART_KEY = "cart_id"
 
@@ -64,9 +65,9 @@ def cart_quantities(*, cart: Cart | None) -> dict[int, int]:
 
 def cart_quantities_of(*, user: User) -> dict[int, int]:
     """{product id: quantity} of a signed-in shopper's cart, in cart order, in one query
-    (none: {}). Every checkout asks it, a flash sale's refused ones included: the query
-    is written once (_cart_quantities_sql), where compiling the ORM's cost four times
-    as much CPU as running it (0.53 ms against 0.13, measured)."""
+    (none: {}). Every checkout asks it, a flash sale's refused ones included, so the
+    query is written once (_cart_quantities_sql, theme.sql): the ORM's, compiled anew
+    each time, took 0.53 ms of CPU, this one takes 0.13 (in-process, measured)."""
     with connection.cursor() as cursor:
         cursor.execute(_cart_quantities_sql(), [user.pk])
         return dict(cursor.fetchall())
@@ -84,18 +85,6 @@ def _cart_quantities_sql() -> str:
         f"INNER JOIN {cart} c ON c.{quoted_column(Cart, 'id')} = i.{cart_id} "
         f"WHERE c.{quoted_column(Cart, 'user')} = %s ORDER BY i.{added_at}, i.{item_id}"
     )
-
-
-def quoted_table(model: type[Model]) -> str:
-    """A model's table name, quoted for the database, for a query written once."""
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def quoted_column(model: type[Model], name: str) -> str:
-    """The column of a model's field `name`, quoted for the database."""
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field), name
-    return connection.ops.quote_name(field.column)
 
 
 def cart_item_for_request(*, request: HttpRequest, item_id: int) -> CartItem | None:

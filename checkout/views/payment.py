@@ -78,6 +78,8 @@ def checkout_start(request: HtmxHttpRequest) -> HttpResponse:
         messages.info(request, "Sign in to check out; your cart is kept.")
         return login_redirect(request, back)
 
+    # The cart is read before the rate limits count this start (checkout_open): one
+    # query for a shopper over the limit, so that a sold-out one is not counted at all.
     if product:
         items, from_cart = {product.pk: quantity}, False
     else:
