@@ -158,8 +158,8 @@ def shop_env(emulator) -> dict[str, str]:
 
 
 def limit_counts_shoppers(proxy: Nginx, product_id: int, rep: int) -> dict:
-    """61 checkout posts from one address through the proxy: the 61st is refused (429),
-    wherever it was served. (The 200 flash-sale buyers, each from its own address, are
+    """61 checkouts of a product in stock from one address through the proxy: the 61st
+    is refused (429), wherever it was served. (The 200 flash-sale buyers, each from its own address, are
     never refused: the flash sale's own check.)"""
     import config.settings  # the shops' limit (bench.settings drops it for the others)
 
@@ -419,8 +419,9 @@ def run(options: Options) -> dict:
         for rep in range(options.reps):
             tag = f"repetition {rep + 1}/{options.reps}"
             with step(f"{tag}: the limit per address, through the proxy"):
-                sold_out = harness_product(f"Multihost sold out {rep}", 0)
-                limit = limit_counts_shoppers(proxy, sold_out, rep)
+                # In stock: a product found sold out is refused before the limit counts.
+                in_stock = harness_product(f"Multihost limit {rep}", 1_000)
+                limit = limit_counts_shoppers(proxy, in_stock, rep)
             with step(f"{tag}: flash sale, {BUYERS} buyers for {UNITS} units"):
                 flash, flash_products = flash_sale(proxy, emulator, rep)
             with step(f"{tag}: webhook storm"):
