@@ -159,8 +159,8 @@ def shop_env(emulator) -> dict[str, str]:
 
 def limit_counts_shoppers(proxy: Nginx, product_id: int, rep: int) -> dict:
     """61 checkouts of a product in stock from one address through the proxy: the 61st
-    is refused (429), wherever it was served. (The 200 flash-sale buyers, each from its own address, are
-    never refused: the flash sale's own check.)"""
+    is refused (429), wherever it was served. (The 200 flash-sale buyers, each from its
+    own address, are never refused: the flash sale's own check.)"""
     import config.settings  # the shops' limit (bench.settings drops it for the others)
 
     limit, _ = config.settings.CHECKOUT_RATE_LIMIT_PER_ADDRESS
