@@ -61,3 +61,16 @@ def shopper_client(client, user):
 @pytest.fixture
 def htmx_headers() -> dict[str, str]:
     return {"HX-Request": "true"}
+
+
+@pytest.fixture
+def redis_tried_at_once():
+    """The shared cache (theme.cache.FallbackRedisCache) tries Redis at its first call
+    and has nothing in its fallback memory, before and after the test."""
+    from theme import cache as shop_cache
+
+    shop_cache._unreachable_until.clear()
+    shop_cache._fallbacks.clear()
+    yield
+    shop_cache._unreachable_until.clear()
+    shop_cache._fallbacks.clear()

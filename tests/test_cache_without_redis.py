@@ -17,6 +17,7 @@ from theme import cache as shop_cache
 redis = pytest.importorskip("redis")
 REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
 NOTHING_LISTENS = "redis://127.0.0.1:1/0"
+pytestmark = pytest.mark.usefixtures("redis_tried_at_once")
 
 
 def fallback_at(url: str):
@@ -29,16 +30,6 @@ def fallback_at(url: str):
             }
         }
     )
-
-
-@pytest.fixture(autouse=True)
-def redis_tried_at_once():
-    """Each test starts with Redis tried at the first call, and an empty fallback."""
-    shop_cache._unreachable_until.clear()
-    shop_cache._fallbacks.clear()
-    yield
-    shop_cache._unreachable_until.clear()
-    shop_cache._fallbacks.clear()
 
 
 def test_with_redis_down_the_process_memory_stands_in_and_nothing_raises():

@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.factories import UserFactory
 from theme import cache as shop_cache
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_tried_at_once")]
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
 NOTHING_LISTENS = "redis://127.0.0.1:1/0"
@@ -34,16 +34,6 @@ def redis_at(url: str):
         SESSION_ENGINE="theme.sessions",
         SESSION_CACHE_ALIAS="sessions",
     )
-
-
-@pytest.fixture(autouse=True)
-def redis_tried_at_once():
-    """Each test starts with the shared cache trying Redis at the first call."""
-    shop_cache._unreachable_until.clear()
-    shop_cache._fallbacks.clear()
-    yield
-    shop_cache._unreachable_until.clear()
-    shop_cache._fallbacks.clear()
 
 
 def test_with_redis_down_sessions_are_made_read_and_ended_in_the_database():
