@@ -114,3 +114,16 @@ def test_signing_out_while_the_shared_cache_keeps_to_memory_still_ends_the_sessi
         page = again.get(reverse("dashboard:orders"))
 
     assert page.status_code == 302  # to the sign-in page: the old cookie signs nobody in
+
+
+def test_with_redis_down_each_fallback_is_logged_in_one_line(caplog):
+    """An outage touches every request's session: one line each, not a traceback."""
+    shopper = UserFactory(email="quiet@example.com")
+    client = Client()
+    with redis_at(NOTHING_LISTENS), caplog.at_level("WARNING", "theme.sessions"):
+        client.force_login(shopper)
+        client.get(reverse("dashboard:orders"))
+
+    records = [r for r in caplog.records if r.name == "theme.sessions"]
+    assert records and not any(r.exc_info for r in records)
+    assert all("Connection refused" in r.getMessage() for r in records)

@@ -20,6 +20,8 @@ from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBS
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.cache import caches
 
+from theme.cache import UNREACHABLE
+
 logger = logging.getLogger(__name__)
 
 
@@ -34,8 +36,10 @@ class SessionStore(CachedDBStore):
     def load(self) -> dict:
         try:
             data = self._store.get(self.cache_key)
-        except Exception:
-            logger.warning("sessions: cache unavailable; read from the database", exc_info=True)
+        except Exception as exc:
+            _unavailable(
+                logging.WARNING, "sessions: cache unavailable; read from the database", exc
+            )
             data = None
         if data is not None:
             return data
@@ -50,8 +54,8 @@ class SessionStore(CachedDBStore):
         try:
             if session_key and (self.cache_key_prefix + session_key) in self._store:
                 return True
-        except Exception:
-            logger.warning("sessions: cache unavailable; asked the database", exc_info=True)
+        except Exception as exc:
+            _unavailable(logging.WARNING, "sessions: cache unavailable; asked the database", exc)
         return DBStore.exists(self, session_key)
 
     def save(self, must_create: bool = False) -> None:
@@ -63,17 +67,23 @@ class SessionStore(CachedDBStore):
         if key is not None:
             try:
                 self._store.delete(self.cache_key_prefix + key)
-            except Exception:
-                logger.error(
+            except Exception as exc:
+                _unavailable(
+                    logging.ERROR,
                     "sessions: cache unavailable; a signed-out session's cached copy may "
-                    "return with it for up to %s s",
-                    settings.SESSION_CACHE_SECONDS,
-                    exc_info=True,
+                    f"return with it for up to {settings.SESSION_CACHE_SECONDS} s",
+                    exc,
                 )
         DBStore.delete(self, session_key)
 
     def _cache_set(self, data: dict, age: int) -> None:
         try:
             self._store.set(self.cache_key, data, self._cache_seconds(age))
-        except Exception:
-            logger.warning("sessions: cache unavailable; kept in the database", exc_info=True)
+        except Exception as exc:
+            _unavailable(logging.WARNING, "sessions: cache unavailable; kept in the database", exc)
+
+
+def _unavailable(level: int, message: str, exc: Exception) -> None:
+    """Log a cache call that failed: one line when Redis cannot be reached (an outage
+    touches every request's session), the traceback for anything unexpected."""
+    logger.log(level, "%s (%s)", message, exc, exc_info=not isinstance(exc, UNREACHABLE))
