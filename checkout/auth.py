@@ -9,13 +9,13 @@ that changes the cart, or that confirms a payment (which empties it), counts aga
 through the context processor.
 """
 
-import re
 from functools import cache
 
 from allauth.account.auth_backends import AuthenticationBackend
 
 from accounts.models import User
 from checkout.models import Cart, CartItem
+from theme.params import id_parse
 from theme.sql import quoted_column, quoted_table
 
 
@@ -37,14 +37,12 @@ def _shopper_sql() -> str:
     )
 
 
-# A user id as the session keeps it: ASCII digits that fit a bigint (int() would take
-# "١" or " 7", and an id past 64 bits overflows SQLite's integers).
-_USER_ID = re.compile(r"[0-9]{1,18}")
-
-
 class ShopperBackend(AuthenticationBackend):
     def get_user(self, user_id):
-        if not _USER_ID.fullmatch(str(user_id)):
+        # The shared parser: ASCII digits that fit a bigint (int() would take "١", and
+        # an id past 64 bits overflows SQLite's integers: a 500).
+        pk = id_parse(None if user_id is None else str(user_id))
+        if pk is None:
             return None
-        user = next(iter(User._default_manager.raw(_shopper_sql(), [int(user_id)])), None)
+        user = next(iter(User._default_manager.raw(_shopper_sql(), [pk])), None)
         return user if user is not None and self.user_can_authenticate(user) else None

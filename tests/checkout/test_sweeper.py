@@ -26,11 +26,16 @@ def age(order: Order, minutes: int) -> None:
     Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(minutes=minutes))
 
 
-def test_lapsed_checkout_is_expired_at_stripe_and_canceled(checkout, stripe, mug):
-    order = checkout()
+def lapse(order: Order) -> None:
+    """The order's checkout expired a minute ago."""
     Order.objects.filter(pk=order.pk).update(
         checkout_expires_at=timezone.now() - timedelta(minutes=1)
     )
+
+
+def test_lapsed_checkout_is_expired_at_stripe_and_canceled(checkout, stripe, mug):
+    order = checkout()
+    lapse(order)
     output = sweep()
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELED
@@ -138,9 +143,7 @@ def test_while_stripes_breaker_is_open_orders_are_left_for_the_next_run(
     from checkout import resilience
 
     order = checkout()
-    Order.objects.filter(pk=order.pk).update(
-        checkout_expires_at=timezone.now() - timedelta(minutes=1)
-    )
+    lapse(order)
     breaker_open = True
     monkeypatch.setattr(resilience, "available", lambda: not breaker_open)
 
@@ -181,9 +184,7 @@ def test_one_order_that_fails_unexpectedly_does_not_stop_the_sweep(
     from checkout.services import sweeper
 
     broken = checkout()
-    Order.objects.filter(pk=broken.pk).update(
-        checkout_expires_at=timezone.now() - timedelta(minutes=1)
-    )
+    lapse(broken)
     real_sync = sweeper.order_sync_from_session
     calls = []
 
